@@ -1,0 +1,188 @@
+"""Fit a model to a cohort with NumPyro's NUTS and wrap the result as a `Fit`.
+
+Chains run in parallel when JAX sees at least as many devices as chains. On
+CPU the device count is fixed when JAX starts: the command line sets it from
+the number of cores before importing JAX, and a Python user can call
+`numpyro.set_host_device_count` before the first JAX operation. Otherwise
+chains run one after another, with identical results.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import arviz as az
+import jax
+import numpy as np
+import numpyro
+from numpyro.infer import MCMC, NUTS, init_to_uniform
+
+from bayestwin.data.cohort import Cohort
+from bayestwin.exceptions import ConvergenceWarning
+from bayestwin.inference.gate import GateResult, GateThresholds, check_convergence
+from bayestwin.inference.provenance import cohort_hash, provenance_attrs
+from bayestwin.inference.seeds import check_seed, root_key
+from bayestwin.model.assemble import PATIENT_SITES, ModelBundle, build_model
+from bayestwin.model.design import build_design, design_reference
+from bayestwin.spec import ModelSpec, load_spec
+
+logger = logging.getLogger(__name__)
+
+EXTRA_FIELDS = ("diverging", "energy", "num_steps", "accept_prob", "potential_energy",
+                "adapt_state.step_size")
+
+# Sites that are reparameterisation helpers or patient arrays, not population parameters.
+_NOT_POPULATION = set(PATIENT_SITES) | {
+    "centre_raw", "family_raw", "centre_effect", "family_effect", "z", "loading_raw",
+    "baseline_steps", "corr_chol", "prs_missing", "diet_missing", "lpa_missing",
+    "sbp_missing",
+}
+
+
+@dataclass
+class Fit:
+    """A fitted model: the InferenceData, its spec and its convergence gate.
+
+    Attributes
+    ----------
+    idata
+        ArviZ InferenceData with posterior, sample_stats, log_likelihood and,
+        when requested, observed_data; provenance in ``idata.attrs``.
+    spec
+        The model specification the fit used.
+    gate
+        Result of the convergence gate.
+    cohort
+        The cohort the fit used, when it is in memory (not stored in the file
+        unless requested).
+    bundle
+        The compiled model and its design, when in memory.
+
+    """
+
+    idata: az.InferenceData
+    spec: ModelSpec
+    gate: GateResult
+    cohort: Cohort | None = None
+    bundle: ModelBundle | None = field(default=None, repr=False)
+
+    @property
+    def converged(self) -> bool:
+        """Whether the fit passed the convergence gate."""
+        return self.gate.passed
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fit to a NetCDF file; see `bayestwin.inference.io.save_fit`."""
+        from bayestwin.inference.io import save_fit
+
+        return save_fit(self, path)
+
+
+def population_variables(idata: az.InferenceData) -> list[str]:
+    """Return the posterior variables that are population parameters."""
+    return [name for name in idata.posterior.data_vars if name not in _NOT_POPULATION]
+
+
+def patient_variables(idata: az.InferenceData) -> list[str]:
+    """Return the per-patient posterior variables that twins and reports use."""
+    return [name for name in ("u", "v", "r_statin", "r_nonstatin", "log_s", "b")
+            if name in idata.posterior]
+
+
+def fit(cohort: Cohort, model: str | Path | ModelSpec, *, seed: int,
+        chains: int | None = None, warmup: int | None = None, draws: int | None = None,
+        target_accept: float | None = None, progress_bar: bool = True,
+        store_data: bool = False, thresholds: GateThresholds | None = None,
+        cohort_path: str | Path | None = None) -> Fit:
+    """Fit `model` to `cohort` with NUTS and check convergence.
+
+    Parameters
+    ----------
+    cohort
+        A validated cohort (`bayestwin.data.read_cohort` or the simulator).
+    model
+        Path to a model file, a built-in name such as ``"fh_twin"``, or a `ModelSpec`.
+    seed
+        Integer seed. The same seed, data and machine give identical draws.
+    chains, warmup, draws, target_accept
+        Sampler settings; the model file's ``[inference]`` values when omitted.
+    progress_bar
+        Show a progress bar while sampling.
+    store_data
+        Keep the observed values (``observed_data`` group) in the fit. Off by
+        default, so that a shared fit file carries no patient values.
+    thresholds
+        Convergence-gate thresholds; the model file's ``[gate]`` when omitted.
+    cohort_path
+        Where the cohort was read from, recorded in the provenance so that
+        twins can re-read it.
+
+    Returns
+    -------
+    Fit
+        With the gate result; a failed gate emits a `ConvergenceWarning`.
+
+    """
+    seed = check_seed(seed)
+    spec = model if isinstance(model, ModelSpec) else load_spec(model)
+    settings = spec.section("inference")
+    chains = chains or settings.chains
+    warmup = warmup or settings.warmup
+    draws = draws or settings.draws
+    target_accept = target_accept or settings.target_accept
+    if settings.dtype == "float64":
+        # The survival integrals lose precision in float32 (see docs/benchmarks.md).
+        numpyro.enable_x64()
+
+    # Stage 1: arrays and the model.
+    started = time.perf_counter()
+    design = build_design(cohort, spec)
+    bundle = build_model(spec, design)
+    design_seconds = time.perf_counter() - started
+
+    # Stage 2: NUTS, warmup then sampling, timed apart.
+    chain_method = "parallel" if jax.local_device_count() >= chains else "sequential"
+    kernel = NUTS(bundle.model, target_accept_prob=target_accept,
+                  max_tree_depth=settings.max_tree_depth, init_strategy=init_to_uniform(radius=0.5))
+    mcmc = MCMC(kernel, num_warmup=warmup, num_samples=draws, num_chains=chains,
+                chain_method=chain_method, progress_bar=progress_bar)
+    logger.info("sampling %s: %d patients, %d chains (%s), %d warmup + %d draws",
+                spec.name, design.n_patients, chains, chain_method, warmup, draws)
+    key = root_key(seed)
+    started = time.perf_counter()
+    mcmc.warmup(key, bundle.data, extra_fields=EXTRA_FIELDS, collect_warmup=False)
+    warmup_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    mcmc.run(mcmc.post_warmup_state.rng_key, bundle.data, extra_fields=EXTRA_FIELDS)
+    sampling_seconds = time.perf_counter() - started
+
+    # Stage 3: InferenceData with named dims, the gate, provenance.
+    idata = az.from_numpyro(mcmc, coords=bundle.coords, dims=bundle.dims, log_likelihood=True)
+    if not store_data and "observed_data" in idata.groups():
+        del idata.observed_data
+    gate = check_convergence(
+        idata, population=population_variables(idata), patient=patient_variables(idata),
+        thresholds=thresholds or GateThresholds.from_section(spec.section("gate")))
+    steps = idata.sample_stats["num_steps"].values if "num_steps" in idata.sample_stats else None
+    timings = {"design_seconds": design_seconds, "warmup_seconds": warmup_seconds,
+               "sampling_seconds": sampling_seconds,
+               "gradient_evaluations": int(np.sum(steps)) if steps is not None else -1}
+    idata.attrs.update(provenance_attrs(
+        spec=spec, data_hash=cohort_hash(cohort), seed=seed,
+        sampler={"chains": chains, "warmup": warmup, "draws": draws,
+                 "target_accept": target_accept, "max_tree_depth": settings.max_tree_depth,
+                 "chain_method": chain_method, "dtype": settings.dtype},
+        timings=timings, gate=gate, cohort_path=cohort_path))
+    idata.attrs["design_reference"] = json.dumps(design_reference(design))
+    if not gate.passed:
+
+        warnings.warn(f"the fit of {spec.name} failed the convergence gate: "
+                      f"{'; '.join(gate.failures)}. Run more warmup and draws, or check the "
+                      f"model; reports refuse this fit unless allowed explicitly.",
+                      ConvergenceWarning, stacklevel=2)
+    return Fit(idata=idata, spec=spec, gate=gate, cohort=cohort, bundle=bundle)
