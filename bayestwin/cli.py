@@ -74,6 +74,143 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _twin_for(args: argparse.Namespace, scenarios: list[str], *, seed: int):
+    """Load the fit and build the twin of ``args.patient`` (in the fit or in ``--new``)."""
+    from bayestwin.twin.api import make_twin
+    from bayestwin.workflow import load_fit_with_cohort, new_patient_draws
+
+    fit, cohort = load_fit_with_cohort(args.fit, cohort=args.cohort)
+    draws = select = None
+    if args.new is not None:
+        from bayestwin.data import read_cohort
+
+        cohort = read_cohort(args.new)
+        draws, select = new_patient_draws(fit, cohort, args.patient, seed=seed,
+                                          max_draws=args.max_draws)
+    twin = make_twin(fit, cohort, args.patient, scenarios, seed=seed, start=args.start,
+                     horizon=args.horizon, draws=draws, select=select,
+                     max_draws=args.max_draws)
+    return fit, cohort, twin, draws, select
+
+
+def _print_risks(twin) -> None:
+    risks = twin.risks
+    if risks.empty:
+        print("This model has no event block: no risks to report.")
+        return
+    endpoint = ", ".join(twin.info["endpoint"])
+    print(f"Patient {twin.patient_id}: risk of the endpoint ({endpoint}) with 90% credible "
+          f"intervals; ARR against {risks['scenario'].iloc[0]!r}")
+    header = f"  {'scenario':<46}{'years':>5}  {'risk (90% CrI)':<22}{'ARR (90% CrI)':<24}" \
+             f"{'P(benefit)':>10}  NNT"
+    print(header)
+    for row in risks.itertuples():
+        risk = f"{row.risk:6.1%} ({row.risk_low:.1%}-{row.risk_high:.1%})"
+        arr = (f"{row.arr:+6.1%} ({row.arr_low:+.1%} to {row.arr_high:+.1%})"
+               if row.nnt_text != "reference" else "reference")
+        benefit = f"{row.p_benefit:.2f}" if row.nnt_text != "reference" else ""
+        print(f"  {row.scenario:<46}{row.horizon:>5g}  {risk:<22}{arr:<24}{benefit:>10}  "
+              f"{row.nnt_text if row.nnt_text != 'reference' else ''}")
+
+
+def _cmd_twin(args: argparse.Namespace) -> int:
+    import json
+
+    _, _, twin, _, _ = _twin_for(args, args.scenario, seed=args.seed)
+    _print_risks(twin)
+    for row in twin.goals.itertuples():
+        print(f"  ESC goal {row.goal_mmol_l} mmol/L ({twin.info['category']} risk) under "
+              f"{row.scenario!r}: P(goal) = {row.p_goal:.2f}")
+    dataset = twin.trajectories.copy()
+    dataset.attrs["risks"] = twin.risks.to_json(orient="records")
+    dataset.attrs["goals"] = twin.goals.to_json(orient="records")
+    dataset.attrs["info"] = json.dumps(twin.info)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    dataset.to_netcdf(args.out)
+    print(f"Draws saved to {args.out}")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from bayestwin.compare.cohort import compare_plans
+    from bayestwin.workflow import load_fit_with_cohort
+
+    fit, cohort = load_fit_with_cohort(args.fit, cohort=args.cohort)
+    result = compare_plans(fit, cohort, args.plan, horizon=args.horizon, by=args.by,
+                           max_draws=args.max_draws)
+    print(f"Events averted over {args.horizon:g} years against {args.plan[0]!r} "
+          f"(median and 90% credible interval)")
+    for row in result.summary.itertuples():
+        if row.plan == args.plan[0]:
+            continue
+        print(f"  [{row.subgroup}] {row.plan:<40} n={row.patients:<5} "
+              f"{row.events_averted:7.1f} ({row.events_averted_low:.1f} to "
+              f"{row.events_averted_high:.1f})  per 1000: {row.averted_per_1000:6.1f}  "
+              f"P(beats reference) = {row.p_beats_reference:.2f}")
+    dataset = result.incidence.to_dataset().assign(ldl=result.ldl)
+    dataset.attrs["summary"] = result.summary.to_json(orient="records")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    dataset.to_netcdf(args.out)
+    result.summary.to_csv(args.out.with_suffix(".csv"), index=False)
+    print(f"Draws saved to {args.out}, summary to {args.out.with_suffix('.csv')}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from bayestwin.report import write_reports
+    from bayestwin.riskscores.from_cohort import risk_profile
+    from bayestwin.twin.api import choose_statin_dose
+    from bayestwin.workflow import DEFAULT_SCENARIOS
+
+    scenarios = args.scenario or list(DEFAULT_SCENARIOS)
+    fit, cohort, twin, draws, select = _twin_for(args, scenarios, seed=args.seed)
+    dose = choose_statin_dose(fit, cohort, args.patient, seed=args.seed, draws=draws,
+                              select=select, max_draws=args.max_draws)
+    try:
+        profile = risk_profile(cohort, args.patient, at=twin.info["start"])
+    except BayestwinError:
+        profile = None
+    formats = [item.strip() for item in args.format.split(",") if item.strip()]
+    paths = write_reports(
+        twin, cohort=cohort, gate=fit.gate, model_name=fit.spec.name,
+        model_sha256=fit.spec.sha256, data_date=fit.idata.attrs.get("created_at", "")[:10],
+        out_dir=args.out, languages=[args.lang], formats=formats,
+        dose_choice={"best_dose_label": dose.best_dose_label, "p_best": dose.p_best},
+        risk_profile=profile, allow_unconverged=args.allow_unconverged)
+    for path in paths:
+        print(f"Report written: {path}")
+    return 0
+
+
+def _cmd_riskscore(args: argparse.Namespace) -> int:
+    from bayestwin.data import read_cohort
+    from bayestwin.riskscores.from_cohort import cohort_scores
+
+    cohort = read_cohort(args.cohort)
+    patients = [args.patient] if args.patient else None
+    table = cohort_scores(cohort, patients=patients, at=args.at,
+                          familial_hypercholesterolaemia=not args.general_population)
+    for row in table.itertuples():
+        if row.applicable:
+            print(f"  {row.patient_id:<10} {row.equation:<14} {row.horizon_years:>4g} y  "
+                  f"{row.risk:6.1%}  ({row.endpoint})")
+        else:
+            print(f"  {row.patient_id:<10} {row.equation or '-':<14} not applicable: {row.reason}")
+    if args.out:
+        table.to_csv(args.out, index=False)
+        print(f"Table saved to {args.out}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    _use_cpu_cores(4)
+    from bayestwin.demo import run_demo
+
+    summary = run_demo(args.out, quick=args.quick, seed=args.seed)
+    print(summary)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every subcommand."""
     from bayestwin import __version__
@@ -122,6 +259,71 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--dayfirst", action=argparse.BooleanOptionalAction, default=None,
                      help="read dates as day-first")
     fit.set_defaults(handler=_cmd_fit)
+
+    def add_twin_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("fit", type=Path, help="fit file (.nc) from `bayestwin fit`")
+        command.add_argument("--patient", required=True, help="patient identifier")
+        command.add_argument("--new", type=Path, default=None,
+                             help="cohort folder of patients outside the fit (dynamic prediction)")
+        command.add_argument("--cohort", type=Path, default=None,
+                             help="cohort folder of the fit (default: the path it records)")
+        command.add_argument("--start", type=float, default=None,
+                             help="scenario start in years since entry (default: the day after "
+                                  "the last observation)")
+        command.add_argument("--horizon", type=float, default=10.0, help="horizon in years")
+        command.add_argument("--seed", type=int, default=0,
+                             help="seed of the predictive draws (default 0)")
+        command.add_argument("--max-draws", type=int, default=1000,
+                             help="use at most this many posterior draws")
+
+    twin = commands.add_parser("twin", help="a patient's twin under treatment scenarios")
+    add_twin_options(twin)
+    twin.add_argument("--scenario", action="append", required=True,
+                      help="plan such as 'atorvastatin:80+ezetimibe:10' (repeat; the first is "
+                           "the reference; 'current' keeps the treatment)")
+    twin.add_argument("--out", type=Path, required=True, help="output file (.nc) of the draws")
+    twin.set_defaults(handler=_cmd_twin)
+
+    compare = commands.add_parser("compare", help="compare treatment plans over the cohort")
+    compare.add_argument("fit", type=Path, help="fit file (.nc)")
+    compare.add_argument("--plan", action="append", required=True,
+                         help="scenario string or strategy (esc-goal); repeat; first = reference")
+    compare.add_argument("--by", default=None,
+                         help="subgroups: variant_class, sex or lpa_above_50")
+    compare.add_argument("--horizon", type=float, default=10.0, help="horizon in years")
+    compare.add_argument("--cohort", type=Path, default=None, help="cohort folder of the fit")
+    compare.add_argument("--max-draws", type=int, default=400,
+                         help="use at most this many posterior draws")
+    compare.add_argument("--out", type=Path, required=True, help="output file (.nc)")
+    compare.set_defaults(handler=_cmd_compare)
+
+    report = commands.add_parser("report", help="one-page clinician report (HTML, PDF)")
+    add_twin_options(report)
+    report.add_argument("--scenario", action="append", default=None,
+                        help="plans to compare (default: current and the usual escalation)")
+    report.add_argument("--lang", choices=("fr", "en"), default="fr", help="report language")
+    report.add_argument("--format", default="html,pdf", help="html, pdf or html,pdf")
+    report.add_argument("--out", type=Path, required=True, help="output folder")
+    report.add_argument("--allow-unconverged", action="store_true",
+                        help="report a fit that failed the convergence gate (with a banner)")
+    report.set_defaults(handler=_cmd_report)
+
+    riskscore = commands.add_parser("riskscore", help="published risk equations for patients")
+    riskscore.add_argument("cohort", type=Path, help="cohort folder")
+    riskscore.add_argument("--patient", default=None, help="one patient (default: all)")
+    riskscore.add_argument("--at", type=float, default=None,
+                           help="assessment time in years since entry (default: entry)")
+    riskscore.add_argument("--general-population", action="store_true",
+                           help="the cohort is not FH (by default patients are taken as FH, "
+                                "for whom population scores do not apply)")
+    riskscore.add_argument("--out", type=Path, default=None, help="CSV file of the table")
+    riskscore.set_defaults(handler=_cmd_riskscore)
+
+    demo = commands.add_parser("demo", help="run the whole chain on a simulated FH cohort")
+    demo.add_argument("--out", type=Path, required=True, help="output folder")
+    demo.add_argument("--quick", action="store_true", help="a smaller, faster run for trying")
+    demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    demo.set_defaults(handler=_cmd_demo)
     return parser
 
 

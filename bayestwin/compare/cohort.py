@@ -25,8 +25,7 @@ from bayestwin.twin.effects import ESC_GOALS, interval
 from bayestwin.twin.scenario import STRATEGIES, parse_plan
 from bayestwin.twin.trajectory import PlanArrays, predict
 
-ESC_LADDER = (
-    "atorvastatin:20", "atorvastatin:40", "atorvastatin:80", "atorvastatin:80+ezetimibe:10",
+ESC_LADDER = ( "atorvastatin:40", "atorvastatin:80", "atorvastatin:80+ezetimibe:10",
     "atorvastatin:80+ezetimibe:10+evolocumab:140",
 )
 """Escalation steps of the ``esc-goal`` strategy, from least to most intensive."""
@@ -57,28 +56,34 @@ class Comparison:
 
 def _strategy_plans(name: str, fit: Fit, cohort: Cohort, design, history, draws, constants,
                     patients: np.ndarray) -> PlanArrays:
-    """Pick each patient's first ladder step whose median LDL-C meets the ESC goal."""
+    """Escalate each patient from current care up the ladder until the median LDL-C meets
+    the ESC goal; a patient at goal on current care keeps it, and no step goes below it."""
     if name != "esc-goal":
         raise ScenarioError(f"unknown strategy {name!r}; valid: {', '.join(STRATEGIES)}")
     offsets = np.array([0.0, 1.0])
     chosen = None
-    for text in ESC_LADDER:
+    current = None
+    for text in ("current", *ESC_LADDER):
         arrays = plan_arrays(parse_plan(text), history)
         ldl = np.asarray(predict(draws, history, arrays, offsets, spec_constants={
             **constants, "has_events": False, "has_imaging": False})["ldl"])[:, :, -1]
         goals = np.array([ESC_GOALS[esc_category(cohort, design.patient_ids[p])]
                           for p in patients])
-        met = np.median(ldl, axis=0) < goals
+        median = np.median(ldl, axis=0)
+        met = median < goals
         if chosen is None:
-            chosen = arrays
-            done = met
+            chosen, current, done = arrays, median, met
             continue
+        # A step that would raise LDL-C above current care is skipped.
+        stronger = median <= current + 1e-9
+        met = met & stronger
         # Patients not yet at goal move up one step.
         for field_name in ("statin_dose", "statin_adherence", "class_adherence", "diet_change"):
-            current = getattr(chosen, field_name)
+            before = getattr(chosen, field_name)
             candidate = getattr(arrays, field_name)
-            mask = ~done if current.ndim == 1 else (~done)[:, None]
-            setattr(chosen, field_name, np.where(mask, candidate, current))
+            move = ~done & stronger
+            mask = move if before.ndim == 1 else move[:, None]
+            setattr(chosen, field_name, np.where(mask, candidate, before))
         done = done | met
     return chosen
 

@@ -140,7 +140,8 @@ def esc_category(cohort: Cohort, patient_id: str) -> str:
 def make_twin(fit: Fit, cohort: Cohort, patient_id: str, scenarios: list[str], *,
               seed: int, start: float | None = None, horizon: float = 10.0,
               step: float = 1.0 / 12.0, horizons: tuple[float, ...] = (5.0, 10.0),
-              draws: dict | None = None, max_draws: int | None = None) -> Twin:
+              draws: dict | None = None, select: np.ndarray | None = None,
+              max_draws: int | None = None) -> Twin:
     """Build the twin of `patient_id` under each scenario.
 
     Parameters
@@ -161,7 +162,9 @@ def make_twin(fit: Fit, cohort: Cohort, patient_id: str, scenarios: list[str], *
         Length and step of the time grid in years.
     draws
         Per-patient draws (u, v, r_statin, r_nonstatin, log_s; shape (D, 1))
-        when the patient is not in the fit (from `condition_new_patient`).
+        when the patient is not in the fit (`bayestwin.workflow.new_patient_draws`).
+    select
+        Indices of the population draws that `draws` go with.
     max_draws
         Thin the posterior to at most this many draws.
 
@@ -199,8 +202,7 @@ def make_twin(fit: Fit, cohort: Cohort, patient_id: str, scenarios: list[str], *
                             f"predicts forward from the data.")
 
     total = posterior.draw_count(fit.idata)
-    select = None
-    if max_draws is not None and max_draws < total:
+    if select is None and max_draws is not None and max_draws < total:
         select = np.linspace(0, total - 1, max_draws).round().astype(int)
     population = posterior.population_draws(fit.idata, select=select)
     patient = draws if draws is not None else posterior.patient_draws(
@@ -246,3 +248,35 @@ def _last_observation(cohort: Cohort, patient_id: str) -> float:
     times.append(cohort.events.loc[cohort.events["patient_id"] == patient_id, "time"])
     values = pd.concat(times)
     return float(values.max()) if len(values) else 0.0
+
+
+def current_drugs(cohort: Cohort, patient_id: str, at: float) -> list[tuple[str, float]]:
+    """Return the lipid-lowering (drug, dose) pairs a patient takes at time `at`."""
+    rows = cohort.treatments[cohort.treatments["patient_id"] == patient_id]
+    stop = rows["stop"].fillna(np.inf)
+    active = rows[(rows["start"] <= at) & (stop > at) & rows["drug"].isin(list(DRUGS))]
+    return [(drug, float(dose)) for drug, dose in zip(active["drug"], active["dose_mg"],
+                                                          strict=True)]
+
+
+def choose_statin_dose(fit: Fit, cohort: Cohort, patient_id: str, *, seed: int,
+                       statin: str = "atorvastatin", doses: list[float] | None = None,
+                       horizon: float = 10.0, sams_weight: float = 0.2,
+                       draws: dict | None = None, select: np.ndarray | None = None,
+                       max_draws: int | None = 400):
+    """Weigh each dose of `statin` (with the patient's current add-on drugs) for one patient.
+
+    Returns a `bayestwin.twin.dose.DoseChoice`.
+    """
+    from bayestwin.twin.dose import choose_dose
+
+    doses = list(doses or DRUGS[statin].doses_mg)
+    start = _last_observation(cohort, patient_id) + 1.0 / 365.25
+    add_ons = [f"{drug}:{dose:g}" for drug, dose in current_drugs(cohort, patient_id, start)
+               if DRUGS[drug].drug_class != "statin"]
+    scenarios = ["+".join([f"{statin}:{dose:g}", *add_ons]) for dose in doses]
+    twin = make_twin(fit, cohort, patient_id, scenarios, seed=seed, horizon=horizon,
+                     horizons=(horizon,), draws=draws, select=select, max_draws=max_draws)
+    incidence = twin.trajectories["cumulative_incidence"].sel(time=horizon, method="nearest")
+    risks = incidence.transpose("draw", "scenario").values
+    return choose_dose(risks, statin, doses, seed=seed, sams_weight=sams_weight)

@@ -11,10 +11,12 @@ never saw) are drawn from their conditional posterior
                                             p(\theta_i \mid \phi^{(d)}),
 
 without refitting the cohort. The pairs :math:`(\phi^{(d)}, \theta_i^{(d)})`
-are then draws of :math:`p(\theta_i, \phi \mid \text{cohort}, y_i)`, which is
-the posterior that dynamic predictions integrate over (Rizopoulos, Biometrics
-2011;67:819). A patient who is in the fit and is conditioned on its own data
-gets back, up to Monte Carlo error, its posterior from the fit.
+are draws of :math:`p(\phi \mid \text{cohort})\, p(\theta_i \mid \phi, y_i)`,
+the distribution that dynamic predictions integrate over (as in the
+"Dynamic Predictions" vignette of JMbayes2). For a new patient it leaves out
+the small update of :math:`\phi` by that patient's own data. A patient who
+is in the fit and is conditioned on its own data gets back, up to Monte Carlo
+error, its posterior from the fit.
 
 The sampler works on any model that `bayestwin.model.assemble.build_model`
 builds. The patients' parameters are mapped to an unconstrained space, and
@@ -35,7 +37,7 @@ Given a population draw, blocks are independent. For every population draw:
 
 Because blocks are accepted separately, the acceptance rate does not fall
 with the number of patients conditioned at once. Before sampling, the split
-into blocks is checked numerically against the full log density; a model
+into blocks is checked numerically against the full log density. A model
 whose density does not split as expected falls back to one joint block.
 """
 
@@ -140,7 +142,7 @@ class ConditionedPatients:
 
 @dataclass
 class _Plan:
-    """How each latent site of the conditioning model is treated."""
+    """Role of each latent site of the conditioning model: fixed per draw, partial or free."""
 
     population: dict[str, np.ndarray]  # site -> fit draws (D, ...), held fixed per draw
     partial: dict[str, tuple[np.ndarray, np.ndarray]]  # group site -> (known, unknown) positions

@@ -51,8 +51,17 @@ class PlanArrays:
     diet_change: np.ndarray  # (P,)
 
 
+def _per_draw(values, ndim: int):
+    """Reshape a (D,) array of draws so that it broadcasts against (D, ...) of `ndim` dims."""
+    return jnp.reshape(values, values.shape[:1] + (1,) * (ndim - 1))
+
+
 def _statin_log_remaining(draws, dose, adherence, r_statin):
-    fraction = draws["statin_emax"][:, None] * dose / (draws["statin_ed50"][:, None] + dose)
+    """Return adherence x r x log(1 - E(dose)); `dose` and `adherence` have a leading draw axis."""
+    ndim = max(jnp.ndim(dose), jnp.ndim(r_statin))
+    emax = _per_draw(draws["statin_emax"], ndim)
+    ed50 = _per_draw(draws["statin_ed50"], ndim)
+    fraction = emax * dose / (ed50 + dose)
     return adherence * r_statin * jnp.log1p(-fraction)
 
 

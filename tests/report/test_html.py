@@ -78,7 +78,6 @@ def test_page_states_endpoint_assumption_and_provenance(pages, model_info):
     assert "fh_twin.toml" in text
 
 
-@pytest.mark.slow
 def test_page_renders_in_chromium(tmp_path, pages, chromium):
     page = tmp_path / "report_fr.html"
     page.write_text(pages["fr"], encoding="utf-8")

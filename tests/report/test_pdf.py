@@ -27,7 +27,6 @@ def test_render_pdf_missing_chromium(tmp_path):
         render_pdf("<p>x</p>", tmp_path / "x.pdf", chromium="no-such-chromium-binary")
 
 
-@pytest.mark.slow
 def test_reports_fit_one_a4_page(tmp_path, twin, cohort, gate, model_info, chromium, poppler):
     paths = write_reports(twin, cohort=cohort, gate=gate, out_dir=tmp_path,
                           report_date=REPORT_DATE, chromium=chromium, **model_info)
@@ -41,7 +40,6 @@ def test_reports_fit_one_a4_page(tmp_path, twin, cohort, gate, model_info, chrom
         assert "A4" in info["Page size"], info["Page size"]
 
 
-@pytest.mark.slow
 def test_worst_case_report_fits_one_page(tmp_path, twin_factory, cohort, gate_factory,
                                          model_info, chromium, poppler):
     # Five plans, a failed gate (banner and marked cells): the longest page we expect.
@@ -57,7 +55,6 @@ def test_worst_case_report_fits_one_page(tmp_path, twin_factory, cohort, gate_fa
         assert pdf_info(path)["Pages"].strip() == "1", path.name
 
 
-@pytest.mark.slow
 def test_pdf_converts_to_one_png(tmp_path, twin, cohort, gate, model_info, chromium, poppler):
     [pdf] = write_reports(twin, cohort=cohort, gate=gate, out_dir=tmp_path, languages=("fr",),
                           formats=("pdf",), report_date=REPORT_DATE, chromium=chromium,

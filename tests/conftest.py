@@ -1,0 +1,70 @@
+"""Fits shared by the test session, so that each model is built or sampled once."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpyro
+import pytest
+
+# Two CPU devices let the two chains of the shared fits run in parallel. This
+# must happen before JAX starts, which is why it sits at the top of conftest.
+numpyro.set_host_device_count(2)
+
+FH_PATIENTS = 200
+"""Cohort size of the NUTS fit of the full FH twin in the slow suite."""
+
+
+@pytest.fixture(scope="session")
+def fh_simulated():
+    from bayestwin.simulate import simulate_cohort
+
+    return simulate_cohort(FH_PATIENTS, seed=11)
+
+
+@pytest.fixture(scope="session")
+def fh_fit(fh_simulated):
+    """The full FH twin fitted with NUTS to 200 simulated patients, 2 chains (slow)."""
+    from bayestwin.inference import fit
+
+    return fit(fh_simulated.cohort, "fh_twin", seed=5, chains=2, warmup=500, draws=1000,
+               progress_bar=False)
+
+
+@pytest.fixture(scope="session")
+def small_simulated():
+    from bayestwin.simulate import simulate_cohort
+
+    return simulate_cohort(40, seed=7)
+
+
+@pytest.fixture(scope="session")
+def lipid_fit(small_simulated):
+    """A short NUTS fit of the lipid model: real fit output, not converged on purpose."""
+    from bayestwin.exceptions import ConvergenceWarning
+    from bayestwin.inference import fit
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return fit(small_simulated.cohort, "lipid_response", seed=5, chains=2, warmup=100,
+                   draws=100, progress_bar=False)
+
+
+@pytest.fixture(scope="session")
+def twin_simulated():
+    from bayestwin.simulate import simulate_cohort
+
+    return simulate_cohort(60, seed=11)
+
+
+@pytest.fixture(scope="session")
+def fh_structural_fit(twin_simulated):
+    """The full FH twin with prior draws in place of posterior draws.
+
+    For tests of structure (dims, shapes, bad requests, files), not of values:
+    sampling the full model takes minutes, drawing from its prior a second.
+    Its gate is marked passed so that the report path runs.
+    """
+    from bayestwin.testing import prior_fit
+
+    return prior_fit(twin_simulated.cohort, "fh_twin", draws=200, seed=3)
