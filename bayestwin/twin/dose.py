@@ -1,9 +1,9 @@
 """Statin dose choice: event-risk benefit against statin-associated muscle symptoms.
 
 For each dose on a grid, each posterior draw gives the risk of the endpoint
-at the horizon. Muscle symptoms caused by the statin (SAMS) are rare: the
+at the horizon. Muscle symptoms caused by the statin (SAMS) are rare. The
 CTT meta-analysis of blinded trials (Lancet 2022) found an excess of 11 (95%
-CI 6 to 16) per 1,000 person-years in the first year, and a larger excess
+CI 6 to 16) per 1,000 person-years in the first year. The excess was larger
 with higher-intensity regimens. The module turns that into a prior on the
 first-year excess probability at atorvastatin-equivalent dose D:
 
