@@ -138,7 +138,9 @@ def check_convergence(idata: az.InferenceData, *, population: list[str], patient
                           _group(idata, "patients", patient)) if g is not None]
     stats = idata.sample_stats
     divergences = int(stats["diverging"].sum()) if "diverging" in stats else 0
-    bfmi = float(np.min(az.bfmi(idata))) if "energy" in stats else np.inf
+    # E-BFMI needs at least two draws per chain.
+    enough = "energy" in stats and stats.sizes.get("draw", 0) > 1
+    bfmi = float(np.min(az.bfmi(idata))) if enough else np.inf
     failures = []
     for group in groups:
         if group.rhat_max > thresholds.rhat_max:
