@@ -33,12 +33,15 @@ def load_fit_with_cohort(path: str | Path, *, cohort: str | Path | None = None,
         The fit file.
     cohort
         The cohort folder; defaults to the path recorded in the fit.
+    dayfirst
+        Read dates as day-first (`bayestwin.data.read_cohort`).
 
     Raises
     ------
     BayestwinError
         The fit records no cohort path and none was given, or the cohort's
         data no longer match the fit's data hash.
+
     """
     fit = load_fit(path)
     folder = cohort or fit.idata.attrs.get("cohort_path") or None
@@ -65,29 +68,14 @@ def new_patient_draws(fit: Fit, new: Cohort, patient_id: str, *, seed: int,
     population draws they go with.
     """
     from bayestwin.twin.conditioning import condition_new_patients
+    from bayestwin.twin.landmark import subset_cohort
 
     if patient_id not in new.patients.index:
         raise BayestwinError(f"patient {patient_id!r} not found in the new-patient cohort "
                              f"({', '.join(map(str, new.patients.index[:5]))}).")
-    single = _single_patient(new, patient_id)
+    single = subset_cohort(new, [patient_id])
     result = condition_new_patients(fit, single, seed=seed, max_draws=max_draws)
     names = ("u", "v", "r_statin", "r_nonstatin", "log_s")
     draws = {name: np.asarray(result.draws[name]).reshape(-1, 1)
              for name in names if name in result.draws}
     return draws, np.asarray(result.draw_index)
-
-
-def _single_patient(cohort: Cohort, patient_id: str) -> Cohort:
-    from dataclasses import replace
-
-    def keep(table):
-        if table is None:
-            return None
-        if "patient_id" in table.columns:
-            return table[table["patient_id"] == patient_id]
-        return table.loc[[patient_id]] if patient_id in table.index else table.iloc[0:0]
-
-    return replace(cohort, patients=cohort.patients.loc[[patient_id]],
-                   measurements=keep(cohort.measurements), treatments=keep(cohort.treatments),
-                   events=keep(cohort.events), genomics=keep(cohort.genomics),
-                   microbiome=keep(cohort.microbiome), diet=keep(cohort.diet))

@@ -1,6 +1,6 @@
 """Fit a model to a cohort with NumPyro's NUTS and wrap the result as a `Fit`.
 
-Chains run in parallel when JAX sees at least as many devices as chains. On
+Chains run in parallel when JAX has at least as many devices as chains. On
 CPU the device count is fixed when JAX starts: the command line sets it from
 the number of cores before importing JAX, and a Python user can call
 `numpyro.set_host_device_count` before the first JAX operation. Otherwise
@@ -39,7 +39,6 @@ EXTRA_FIELDS = ("diverging", "energy", "num_steps", "accept_prob", "potential_en
                 "adapt_state.step_size")
 
 # Sites that are reparameterisation helpers or patient arrays, not population parameters.
-_PATIENT_LEVEL = {"w", "log_r_statin", "log_r_nonstatin", "coef"}
 _NOT_POPULATION = set(PATIENT_SITES) | {
     "centre_raw", "family_raw", "centre_effect", "family_effect", "z", "loading_raw",
     "baseline_steps", "corr_chol", "prs_missing", "diet_missing", "lpa_missing",
@@ -109,7 +108,7 @@ def _dense_blocks(bundle: ModelBundle) -> list[tuple[str, ...]] | bool:
     trace = handlers.trace(handlers.seed(bundle.model, 0)).get_trace(bundle.data)
     names = tuple(name for name, site in trace.items()
                   if site["type"] == "sample" and not site["is_observed"]
-                  and name not in _NOT_POPULATION and name not in _PATIENT_LEVEL)
+                  and name not in _NOT_POPULATION)
     return [names] if len(names) > 1 else False
 
 

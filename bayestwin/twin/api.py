@@ -17,6 +17,7 @@ from bayestwin.exceptions import ScenarioError
 from bayestwin.inference.fit import Fit
 from bayestwin.inference.seeds import root_key
 from bayestwin.model.design import NONSTATIN_CLASSES, Design, build_design, locate_piece
+from bayestwin.riskscores.select import esc_fh_risk_category
 from bayestwin.twin import draws as posterior
 from bayestwin.twin.effects import goal_summary, risk_table
 from bayestwin.twin.scenario import Plan, parse_plan
@@ -128,13 +129,14 @@ def esc_category(cohort: Cohort, patient_id: str) -> str:
     hypertension, Lp(a) above 50 mg/dL) is very high risk; FH otherwise high risk.
     """
     row = cohort.patients.loc[patient_id]
-    flags = [bool(row.get(name, False)) for name in ("prior_ascvd", "diabetes", "hypertension")]
-    flags.append(row.get("smoking", "never") == "current")
+    others = [bool(row.get(name, False)) for name in ("diabetes", "hypertension")]
+    others.append(row.get("smoking", "never") == "current")
     lpa = cohort.measurements[(cohort.measurements["patient_id"] == patient_id)
                               & (cohort.measurements["marker"] == "lpa")
                               & (cohort.measurements["unit"] == "mg/dL")]["value"]
-    flags.append(bool(len(lpa)) and float(lpa.iloc[-1]) > 50.0)
-    return "very_high" if any(flags) else "high"
+    others.append(bool(len(lpa)) and float(lpa.iloc[-1]) > 50.0)
+    return esc_fh_risk_category(prior_ascvd=bool(row.get("prior_ascvd", False)),
+                                other_major_risk_factor=any(others))
 
 
 def make_twin(fit: Fit, cohort: Cohort, patient_id: str, scenarios: list[str], *,
@@ -149,7 +151,9 @@ def make_twin(fit: Fit, cohort: Cohort, patient_id: str, scenarios: list[str], *
     fit
         A fit of a model with the lipids and treatment blocks (FH twin).
     cohort
-        The cohort holding the patient (the fit's cohort, or a new-patient cohort).
+        The cohort containing the patient (the fit's cohort, or a new-patient cohort).
+    patient_id
+        The patient's identifier in `cohort`.
     scenarios
         Plans such as ``"current"`` and ``"atorvastatin:80+ezetimibe:10"``;
         the first is the reference.
@@ -160,6 +164,8 @@ def make_twin(fit: Fit, cohort: Cohort, patient_id: str, scenarios: list[str], *
         observation (end of follow-up).
     horizon, step
         Length and step of the time grid in years.
+    horizons
+        Horizons of the risk table, in years (those beyond `horizon` are dropped).
     draws
         Per-patient draws (u, v, r_statin, r_nonstatin, log_s; shape (D, 1))
         when the patient is not in the fit (`bayestwin.workflow.new_patient_draws`).
