@@ -67,7 +67,7 @@ def require_shared_file(name: str) -> Path:
 
 
 def prior_fit(cohort, model, *, draws: int, seed: int):
-    """Return a `Fit` whose "posterior" holds prior draws of `model` for `cohort`.
+    """Return a `Fit` whose "posterior" contains prior draws of `model` for `cohort`.
 
     A structural stand-in for tests and examples: every site has the shape,
     dims and coordinates of a real fit, and the provenance attributes are

@@ -227,7 +227,7 @@ EVENTS: MappingProxyType[str, str] = MappingProxyType({
     "death": "death from any cause",
     "transplant": "transplantation",
 })
-"""Event codes with their meaning. A model file says which make its endpoint."""
+"""Event codes with their meaning. A model file lists which make its endpoint."""
 
 MACE: tuple[str, ...] = ("mi", "stroke", "cv_death", "revascularisation", "unstable_angina")
 """Event codes that make the default MACE endpoint."""

@@ -162,7 +162,7 @@ def design_reference(design: Design) -> dict:
 def build_design(cohort: Cohort, spec: ModelSpec, *, reference: dict | None = None) -> Design:
     """Build the model arrays for `cohort` under `spec`.
 
-    `reference` holds the constants of a fitted cohort (spline knots,
+    `reference` contains the constants of a fitted cohort (spline knots,
     standardisation of covariates, taxa): given it, patients outside the fit
     get arrays on the fit's scales. Without it they come from `cohort`.
 

@@ -36,7 +36,7 @@ def risk_profile(cohort: Cohort, patient_id: str, *, at: float | None = None,
 
     Lipids, SBP, eGFR, BMI and CAC are the latest values at or before `at`.
     Without a ``race`` column the PCE and MESA race is ``other`` (those
-    equations then say they do not apply). France is an ESC low-risk region,
+    equations then report that they do not apply). France is an ESC low-risk region,
     the default.
 
     Raises

@@ -92,7 +92,7 @@ class ModelSpec:
         return self.sections[name]
 
     def prior(self, name: str) -> PriorSpec:
-        """Return the prior `name`, or raise a `SpecError` that says where to add it."""
+        """Return the prior `name`, or raise a `SpecError` that names where to add it."""
         try:
             return self.priors[name]
         except KeyError:

@@ -33,7 +33,8 @@ def test_twin_dims(twin):
 
 def test_incidence_is_a_probability_that_grows(twin):
     incidence = twin.trajectories["cumulative_incidence"].values
-    assert np.all(incidence >= 0) and np.all(incidence <= 1)
+    assert np.all(incidence >= 0)
+    assert np.all(incidence <= 1)
     assert np.all(np.diff(incidence, axis=1) >= -1e-12)
 
 
