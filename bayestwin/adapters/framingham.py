@@ -108,8 +108,8 @@ def framingham_cohort(source: TableSource, *, max_follow_up_years: float = 24.0)
           ``max_follow_up_years``); ``prior_ascvd`` False (the prevalent cases
           are excluded); ``diabetes`` and ``hypertension`` (``PREVHYP``) at
           exam 1; ``smoking`` ``"current"`` for current smokers at exam 1 and
-          missing otherwise, because the data do not separate former from
-          never smokers. Extra columns: ``current_smoker`` (bool),
+          ``"not_current"`` otherwise, because the data do not separate
+          former from never smokers. Extra columns: ``current_smoker`` (bool),
           ``cigarettes_per_day`` and ``bp_medication`` (exam 1, nullable),
           ``education`` (source code 1-4, nullable, when the column exists).
         - ``measurements``: one row per exam and marker with a value, for the
@@ -398,7 +398,7 @@ def _patients(baseline: pd.DataFrame, end_time: pd.Series) -> pd.DataFrame:
             "entry_date": pd.Series(pd.NaT, index=baseline.index, dtype="datetime64[ns]"),
             "end_time": end_time.astype(float),
             "prior_ascvd": False,
-            "smoking": current_smoker.map({True: "current", False: None}).astype(object),
+            "smoking": current_smoker.map({True: "current", False: "not_current"}).astype(object),
             "diabetes": baseline["DIABETES"].eq(1),
             "hypertension": baseline["PREVHYP"].eq(1),
             "current_smoker": current_smoker,

@@ -200,7 +200,7 @@ def validate_patients(
     report_missing(findings, table, "smoking", smoking_codes.missing, ", ".join(SMOKING))
     bad_smoking = ~smoking_codes.missing & ~np.isin(smoking, SMOKING)
     report_choice(findings, table, "smoking", bad_smoking, SMOKING,
-                  "write current, former or never (smoking status at entry)")
+                  "write current, former, never or not_current (smoking status at entry)")
     columns["prior_ascvd"] = flags["prior_ascvd"]
     columns["smoking"] = smoking
     columns["diabetes"] = flags["diabetes"]

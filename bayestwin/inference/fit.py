@@ -40,7 +40,7 @@ EXTRA_FIELDS = ("diverging", "energy", "num_steps", "accept_prob", "potential_en
 
 # Sites that are reparameterisation helpers or patient arrays, not population parameters.
 _NOT_POPULATION = set(PATIENT_SITES) | {
-    "centre_raw", "family_raw", "centre_effect", "family_effect", "z", "loading_raw",
+    "centre_raw", "family_raw", "centre_effect", "family_effect", "z", "loading_free", "loading_anchor",
     "baseline_steps", "corr_chol", "prs_missing", "diet_missing", "lpa_missing",
     "sbp_missing",
 }

@@ -16,7 +16,7 @@ from bayestwin.model import burden, events, imaging, lipids, longitudinal, micro
 from bayestwin.model.design import Design
 from bayestwin.spec import ModelSpec
 
-PATIENT_SITES = ("u", "w", "v", "v_raw", "eta_statin", "eta_nonstatin", "log_r_statin",
+PATIENT_SITES = ("u", "w", "w_std", "v", "v_raw", "eta_statin", "eta_nonstatin", "log_r_statin",
                  "log_r_nonstatin", "r_statin", "r_nonstatin",
                  "xi", "log_s", "b_raw", "b", "coef")
 """Per-patient sites; the convergence gate reports their worst values."""
@@ -57,7 +57,7 @@ def site_dims(spec: ModelSpec, design: Design) -> dict[str, list[str]]:
         "centre_raw": ["centre"], "centre_effect": ["centre"],
         "family_raw": ["family"], "family_effect": ["family"],
         "z": ["patient", "factor"], "mu_taxa": ["taxon"], "psi": ["taxon"],
-        "loading_scale": ["factor"], "loading_raw": ["taxon", "factor"],
+        "loading_scale": ["factor"], "loading_anchor": ["factor"],
         "loading": ["taxon", "factor"],
         "baseline_steps": ["spline_step"], "spline_coef": ["spline_basis"],
         "beta_event": ["event_covariate"], "beta_long": ["fixed_effect"],
@@ -164,11 +164,17 @@ def _burden_block(spec, design, data, filled, z, state) -> dict:
     log_s = burden.sample_patients(params, design, covariates, z)
     excess = burden.piece_excess(state["log_level"], state["slope"], data["piece_start"],
                                  data["piece_stop"], settings.threshold)
+    weight = None
+    if "susceptibility_change" in data:  # time-varying covariates: s_i changes by piece
+        weight = burden.piece_weight(params, data["susceptibility_change"],
+                                     data["time_varying_index"])
+        excess = weight * excess
     cumulative_before = jnp.cumsum(excess, axis=1) - excess
 
     def log_burden_at(patient, piece, at):
         value = burden.excess_at(state["log_level"], state["slope"], data["piece_start"],
-                                 cumulative_before, patient, piece, at, settings.threshold)
+                                 cumulative_before, patient, piece, at, settings.threshold,
+                                 weight=weight)
         return burden.log_burden(log_s[patient], value, settings.floor, settings.reference)
 
     return {"log_burden_at": log_burden_at}

@@ -2,6 +2,11 @@
 
     B_i(t) = s_i * integral_0^t (L_i(tau) - L_thr) dtau
 
+With time-varying covariates (``[burden] time_varying``), s_i is constant
+on each piece and changes where they were measured:
+s_i(tau) = s_i exp(sum_q gamma_q Delta x_iq(tau)), Delta x the change of
+covariate q since its first value.
+
 LDL-C is exp(c_k + b tau) on treatment piece k, so each piece integrates
 exactly. The susceptibility s_i has no free intercept, which fixes the
 burden's scale (mmol/L-years of excess exposure for a reference patient);
@@ -60,8 +65,21 @@ def piece_excess(log_level, slope, piece_start, piece_stop, threshold):
             - threshold * (piece_stop - piece_start))
 
 
-def excess_at(log_level, slope, piece_start, cumulative_before, patient, piece, at, threshold):
+def piece_weight(params: dict, change, index):
+    """Return exp(change_ik . gamma_q), the factor of s_i on each piece, shape (N, S).
+
+    `change` holds each piece's change of the time-varying covariates since
+    their first value, shape (N, S, Q); `index` gives their columns in gamma.
+    """
+    return jnp.exp(change @ params["gamma"][index])
+
+
+def excess_at(log_level, slope, piece_start, cumulative_before, patient, piece, at, threshold,
+              weight=None):
     """Return the excess exposure integral from birth to time `at` (exact).
+
+    With `weight` (N, S), the exposure on each piece is multiplied by it, and
+    `cumulative_before` must hold the weighted sums.
 
     Parameters
     ----------
@@ -76,9 +94,11 @@ def excess_at(log_level, slope, piece_start, cumulative_before, patient, piece, 
 
     """
     start = piece_start[patient, piece]
-    return (cumulative_before[patient, piece]
-            + exp_segment_integral(log_level[patient, piece], slope[patient], start, at)
-            - threshold * (at - start))
+    partial = (exp_segment_integral(log_level[patient, piece], slope[patient], start, at)
+               - threshold * (at - start))
+    if weight is not None:
+        partial = weight[patient, piece] * partial
+    return cumulative_before[patient, piece] + partial
 
 
 def log_burden(log_s, excess, floor: float, reference: float):

@@ -27,6 +27,9 @@ NOMINAL_STATIN_ED50 = 6.0
 NOMINAL_CLASS_EFFECTS = (0.21, 0.6, 0.5, 0.18)
 """Typical drug effects that only centre the sampled level; they do not change the model."""
 
+TIME_VARYING_MARKERS = {"sbp": "sbp", "smoking": "smoking_current", "diabetes": "diabetes"}
+"""Measurement marker of each time-varying susceptibility covariate (values 0/1 but SBP)."""
+
 MODEL_VARIANT_CLASSES = tuple(c for c in VARIANT_CLASSES if c != "not_tested")
 """Variant classes the model estimates; ``not_tested`` is marginalised over these."""
 
@@ -79,8 +82,13 @@ def _first_value(measurements: pd.DataFrame, marker: str, ids: pd.Index,
 
 
 def _treatment_pieces(cohort: Cohort, origin: np.ndarray, stop_age: np.ndarray,
-                      time_scale: str) -> dict[str, np.ndarray]:
-    """Cut each patient's axis at treatment changes and sum the active treatments per piece."""
+                      time_scale: str, extra_points: list[np.ndarray] | None = None,
+                      ) -> dict[str, np.ndarray]:
+    """Cut each patient's axis at treatment changes and sum the active treatments per piece.
+
+    `extra_points` adds more cuts per patient on the model's axis (the
+    measurement times of time-varying susceptibility covariates).
+    """
     ids = cohort.patients.index
     index_of = pd.Series(np.arange(len(ids)), index=ids)
     treatments = cohort.treatments.copy()
@@ -102,6 +110,8 @@ def _treatment_pieces(cohort: Cohort, origin: np.ndarray, stop_age: np.ndarray,
         for value in (a, b):
             if lower[p] < value < stop_age[p]:
                 points[p].append(value)
+    for p, values in enumerate(extra_points or []):
+        points[p].extend(v for v in values if lower[p] < v < stop_age[p])
     bounds = [np.unique(np.concatenate([[lower[p]], pts, [stop_age[p]]]))
               for p, pts in enumerate(points)]
     n_pieces = max(len(b) - 1 for b in bounds)
@@ -145,7 +155,7 @@ def locate_piece(piece_start: np.ndarray, patient: np.ndarray, at: np.ndarray) -
     return np.clip(index, 0, piece_start.shape[1] - 1)
 
 
-REFERENCE_KEYS = ("knots", "lpa_missing_prior", "sbp_missing_prior", "taxon")
+REFERENCE_KEYS = ("knots", "lpa_missing_prior", "sbp_missing_prior", "taxon", "factor_anchor")
 """Design constants a fit records, so that new patients get the same arrays."""
 
 
@@ -238,7 +248,17 @@ def _add_lipids(design: Design, cohort: Cohort, spec: ModelSpec) -> None:
 
     # Stage 1: treatment pieces from birth (age scale) to the end of the risk window.
     stop = np.maximum(design.exit, design.origin + patients["end_time"].to_numpy(float))
-    pieces = _treatment_pieces(cohort, design.origin, stop, design.time_scale)
+    extra = None
+    if spec.has("burden") and spec.section("burden").time_varying:
+        markers = [TIME_VARYING_MARKERS[name] for name in spec.section("burden").time_varying]
+        rows = cohort.measurements[cohort.measurements["marker"].isin(markers)]
+        at = (design.origin[index_of[rows["patient_id"]].to_numpy()]
+              + rows["time"].to_numpy(float))
+        by_patient = pd.Series(at).groupby(index_of[rows["patient_id"]].to_numpy())
+        extra = [np.array([]) for _ in range(n)]
+        for p, values in by_patient:
+            extra[int(p)] = np.unique(values.to_numpy())
+    pieces = _treatment_pieces(cohort, design.origin, stop, design.time_scale, extra)
     design.arrays.update(pieces)
     design.coords["nonstatin_class"] = list(NONSTATIN_CLASSES)
 
@@ -369,8 +389,47 @@ def _add_susceptibility(design: Design, cohort: Cohort, spec: ModelSpec) -> None
             design.covariates["prs"] = np.nan_to_num(prs)
             design.masks["prs"] = np.isfinite(prs)
     design.coords["susceptibility_covariate"] = names
+    if burden.time_varying:
+        _add_time_varying(design, cohort, burden)
     design.info["burden_threshold"] = burden.threshold
     design.info["burden_floor"] = burden.floor
+
+
+def _add_time_varying(design: Design, cohort: Cohort, burden) -> None:
+    """Add each piece's change of the time-varying covariates since their first value.
+
+    A covariate keeps the value of its latest measurement at or before the
+    start of a piece, and its first measured value before that (including
+    the years before entry). The patient-level covariate is set to that first
+    value, so the covariate on a piece is the patient-level value plus the
+    change. A patient without measurements of a covariate keeps its
+    patient-level value throughout.
+    """
+    ids = cohort.patients.index
+    index_of = pd.Series(np.arange(design.n_patients), index=ids)
+    piece_start = design.arrays["piece_start"]
+    changes = np.zeros(piece_start.shape + (len(burden.time_varying),))
+    for q, name in enumerate(burden.time_varying):
+        rows = cohort.measurements[cohort.measurements["marker"] == TIME_VARYING_MARKERS[name]]
+        rows = rows[rows["patient_id"].isin(ids)].sort_values(["patient_id", "time"])
+        values = rows["value"].to_numpy(float)
+        if name == "sbp":
+            values = (values - burden.sbp_reference) / burden.sbp_scale
+        patient = index_of[rows["patient_id"]].to_numpy()
+        at = design.origin[patient] + rows["time"].to_numpy(float)
+        for p in np.unique(patient):
+            mine = patient == p
+            times, levels = at[mine], values[mine]
+            latest = np.searchsorted(times, piece_start[p] + 1e-9, side="right") - 1
+            changes[p, :, q] = levels[np.clip(latest, 0, None)] - levels[0]
+            design.covariates[name][p] = levels[0]
+            if name in design.masks:
+                design.masks[name][p] = True
+    design.arrays["susceptibility_change"] = changes
+    names = design.coords["susceptibility_covariate"]
+    design.arrays["time_varying_index"] = np.array(
+        [names.index(name) for name in burden.time_varying], dtype=int)
+    design.coords["time_varying_covariate"] = list(burden.time_varying)
 
 
 def _add_imaging(design: Design, cohort: Cohort, spec: ModelSpec) -> None:
@@ -380,7 +439,7 @@ def _add_imaging(design: Design, cohort: Cohort, spec: ModelSpec) -> None:
         if not imaging[marker]:
             continue
         rows = cohort.measurements[cohort.measurements["marker"] == marker]
-        if rows.empty:
+        if rows.empty and not design.info["reference"]:
             raise _missing_table(spec, "imaging", "measurements",
                                  f"'{marker}' measurements (or {marker} = false in [imaging])")
         patient = index_of[rows["patient_id"]].to_numpy()
@@ -393,9 +452,13 @@ def _add_imaging(design: Design, cohort: Cohort, spec: ModelSpec) -> None:
 
 def _add_microbiome(design: Design, cohort: Cohort, spec: ModelSpec) -> None:
     settings = spec.section("microbiome")
-    if cohort.microbiome is None or cohort.microbiome.empty:
+    has_samples = cohort.microbiome is not None and not cohort.microbiome.empty
+    if not has_samples and "taxon" not in design.info["reference"]:
         raise _missing_table(spec, "microbiome", "microbiome",
                              "a microbiome table (patient_id, time, taxon, count)")
+    if not has_samples:  # patients outside the fit without a sample keep the prior of z
+        _add_no_microbiome(design, settings.n_factors)
+        return
     counts = cohort.microbiome.pivot_table(index=["patient_id", "time"], columns="taxon",
                                            values="count", aggfunc="sum", fill_value=0)
     if "taxon" in design.info["reference"]:
@@ -418,6 +481,45 @@ def _add_microbiome(design: Design, cohort: Cohort, spec: ModelSpec) -> None:
     design.coords["taxon"] = [str(t) for t in table.columns]
     design.coords["sample"] = list(range(len(table)))
     design.coords["factor"] = [f"factor{k + 1}" for k in range(settings.n_factors)]
+    taxa = design.coords["taxon"]
+    if "factor_anchor" in design.info["reference"]:
+        anchors = list(design.info["reference"]["factor_anchor"])
+    else:
+        anchors = [taxa[k] for k in factor_anchors(clr, settings.n_factors)]
+    design.info["factor_anchor"] = anchors
+    design.arrays["anchor_index"] = np.array([taxa.index(a) for a in anchors], dtype=int)
+
+
+def _add_no_microbiome(design: Design, n_factors: int) -> None:
+    taxa = list(design.info["reference"]["taxon"])
+    design.arrays["sample_patient"] = np.zeros(0, dtype=int)
+    design.arrays["clr"] = np.zeros((0, len(taxa)))
+    design.coords["taxon"] = taxa
+    design.coords["sample"] = []
+    design.coords["factor"] = [f"factor{k + 1}" for k in range(n_factors)]
+    anchors = list(design.info["reference"].get("factor_anchor", taxa[:n_factors]))
+    design.info["factor_anchor"] = anchors
+    design.arrays["anchor_index"] = np.array([taxa.index(a) for a in anchors], dtype=int)
+
+
+def factor_anchors(clr: np.ndarray, n_factors: int) -> list[int]:
+    """Return one anchor taxon per factor: the taxon that loads most on each principal axis.
+
+    The anchor of factor k loads on factors 1..k only, with a positive
+    loading on factor k, which fixes the rotation and the signs of the factor
+    model. Anchors chosen from the data's principal axes load strongly on
+    their factor; fixed anchors (the first taxa in alphabetical order) can
+    have loadings near zero, and then the posterior of the loadings is
+    nearly bimodal and mixes poorly.
+    """
+    centred = clr - clr.mean(axis=0, keepdims=True)
+    _, singular, axes = np.linalg.svd(centred, full_matrices=False)
+    anchors: list[int] = []
+    for k in range(n_factors):
+        weight = np.abs(axes[k]) if k < len(singular) else np.ones(clr.shape[1])
+        weight[anchors] = -np.inf
+        anchors.append(int(np.argmax(weight)))
+    return anchors
 
 
 def _add_longitudinal(design: Design, cohort: Cohort, spec: ModelSpec) -> None:

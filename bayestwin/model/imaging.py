@@ -39,6 +39,8 @@ def cac_positive_logit(params: dict, log_burden):
 
 def observe_cac(params: dict, log_burden, values) -> None:
     """Add the hurdle likelihood of observed CAC scores (Agatston units)."""
+    if values.shape[0] == 0:  # a patient outside the fit without a scan
+        return
     positive = values > 0
     with numpyro.plate("cac_obs", values.shape[0]):
         numpyro.sample("cac_positive", dist.Bernoulli(logits=cac_positive_logit(params, log_burden)),
@@ -51,6 +53,8 @@ def observe_cac(params: dict, log_burden, values) -> None:
 
 def observe_lognormal(name: str, params: dict, prefix: str, log_burden, values) -> None:
     """Add the log-normal likelihood of a positive imaging measure of the burden."""
+    if values.shape[0] == 0:
+        return
     mean = params[f"{prefix}0"] + params[f"{prefix}1"] * log_burden
     with numpyro.plate(f"{name}_obs", values.shape[0]):
         numpyro.sample(f"log_{name}", dist.Normal(mean, params[f"sigma_{prefix}"]),

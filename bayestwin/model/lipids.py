@@ -109,6 +109,8 @@ def sample_patients(spec: ModelSpec, params: dict, design, data: dict, mean, *,
     is unchanged, but NUTS no longer walks the narrow level-slope and
     level-responsiveness ridges of patients measured far from the reference
     age or only on treatment. u_i is recorded as a deterministic site.
+    ``[lipids] parameterisation = "non_centred"`` samples the standardised
+    level (w_i - centre_i) / sigma_u instead of w_i.
     """
     settings = spec.section("lipids")
     n = design.n_patients
@@ -122,21 +124,40 @@ def sample_patients(spec: ModelSpec, params: dict, design, data: dict, mean, *,
     if response is not None:
         shift = (shift + response["r_statin"] * data["lipid_centre_statin"]
                  + response["r_nonstatin"] * data["lipid_centre_nonstatin"])
-    if "beta_variant_all" in params:
-        variant = data["variant_index"]
-        prior = jnp.asarray(design.info["variant_prior"])
-        tested = variant >= 0
-        one_hot = jnp.eye(len(prior))[jnp.clip(variant, 0, None)]
-        weights = jnp.where(tested[:, None], one_hot, prior[None, :])
-        locations = (mean + shift)[:, None] + params["beta_variant_all"][None, :]
-        with numpyro.plate("patient", n, dim=-1):
-            w = numpyro.sample("w", dist.MixtureSameFamily(
-                dist.Categorical(probs=weights), dist.Normal(locations, params["sigma_u"])))
+    centre = mean + shift
+    scale = params["sigma_u"]
+    if settings.parameterisation == "centred":
+        w = _sample_level("w", params, design, data, centre, scale)
     else:
-        with numpyro.plate("patient", n, dim=-1):
-            w = numpyro.sample("w", dist.Normal(mean + shift, params["sigma_u"]))
+        # Non-centred: the standardised level (w - centre) / sigma_u is sampled, so that
+        # small sigma_u does not pinch the patients' levels into a funnel.
+        standard = _sample_level("w_std", params, design, data, jnp.zeros(n), scale, unit=True)
+        w = numpyro.deterministic("w", centre + scale * standard)
     u = numpyro.deterministic("u", w - shift)
     return {"u": u, "v": v}
+
+
+def _sample_level(name, params, design, data, centre, scale, *, unit=False):
+    """Sample the level site; a patient never genotyped gets the mixture over classes.
+
+    With ``unit=True`` the site is standardised: its normals have unit scale
+    and their locations are divided by `scale`.
+    """
+    n = design.n_patients
+    spread = 1.0 if unit else scale
+    if "beta_variant_all" not in params:
+        with numpyro.plate("patient", n, dim=-1):
+            return numpyro.sample(name, dist.Normal(centre, spread))
+    variant = data["variant_index"]
+    prior = jnp.asarray(design.info["variant_prior"])
+    tested = variant >= 0
+    one_hot = jnp.eye(len(prior))[jnp.clip(variant, 0, None)]
+    weights = jnp.where(tested[:, None], one_hot, prior[None, :])
+    offsets = params["beta_variant_all"] / scale if unit else params["beta_variant_all"]
+    locations = centre[:, None] + offsets[None, :]
+    with numpyro.plate("patient", n, dim=-1):
+        return numpyro.sample(name, dist.MixtureSameFamily(
+            dist.Categorical(probs=weights), dist.Normal(locations, spread)))
 
 
 def observe(spec: ModelSpec, params: dict, mean_log, observed, obs_dim: int) -> None:

@@ -220,6 +220,13 @@ def parse_spec(text: str, *, source: str | None = None) -> ModelSpec:
         raise SpecError(f"{where}: the treatment block acts on LDL-C, so it needs lipids = true.")
     if "burden" in blocks and "lipids" not in blocks:
         raise SpecError(f"{where}: the burden block integrates LDL-C, so it needs lipids = true.")
+    if "burden" in blocks:
+        burden = sections["burden"]
+        constant = [name for name in burden.time_varying if name not in burden.susceptibility]
+        if constant:
+            raise SpecError(f"{where}: [burden] time_varying lists {constant[0]!r}, which is not "
+                            f"in susceptibility ({', '.join(burden.susceptibility)}). Add it "
+                            f"there too: its coefficient is shared.")
     if "imaging" in blocks and "burden" not in blocks:
         raise SpecError(f"{where}: the imaging block measures the burden, so it needs burden = true.")
 

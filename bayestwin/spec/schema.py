@@ -47,6 +47,8 @@ BLOCKS = ("lipids", "treatment", "burden", "imaging", "events", "microbiome", "l
 
 LIPID_COVARIATES = ("variant_class", "prs", "sex", "diet", "microbiome")
 SUSCEPTIBILITY_COVARIATES = ("lpa", "sbp", "smoking", "diabetes", "hypertension", "prs", "microbiome")
+TIME_VARYING_COVARIATES = ("sbp", "smoking", "diabetes")
+"""Susceptibility covariates that may change at each measurement (see `TIME_VARYING_MARKERS`)."""
 LONGITUDINAL_TERMS = ("time", "sex", "time:sex", "age")
 ASSOCIATIONS = ("burden", "ldl", "value")
 
@@ -96,6 +98,7 @@ SECTIONS: MappingProxyType[str, dict[str, Key]] = MappingProxyType({
         "lpa_unit": Key("str", "mg/dL", ("mg/dL", "nmol/L")),
         "sbp_reference": Key("float", 125.0, minimum=0.0),
         "sbp_scale": Key("float", 15.0, minimum=1e-6),
+        "time_varying": Key("list", [], TIME_VARYING_COVARIATES),
         "parameterisation": Key("str", "non_centred", ("centred", "non_centred")),
     },
     "imaging": {

@@ -87,6 +87,7 @@ def history_from_design(design: Design, patients: np.ndarray, start: np.ndarray,
     piece_start = np.minimum(piece_start, at[:, None])
     covariates = (np.stack([design.covariates[name][patients] for name in covariate_names], -1)
                   if covariate_names else np.zeros((len(patients), 0)))
+    change = design.arrays.get("susceptibility_change")
     return History(
         start=at, age_at_start=design.covariates["age_at_entry"][patients] + start,
         piece_start=piece_start, piece_stop=piece_stop,
@@ -94,6 +95,8 @@ def history_from_design(design: Design, patients: np.ndarray, start: np.ndarray,
         statin_adherence=design.arrays["statin_adherence"][patients],
         class_adherence=design.arrays["class_adherence"][patients],
         male=design.covariates["male"][patients], event_covariates=covariates,
+        susceptibility_change=None if change is None else change[patients],
+        time_varying_index=design.arrays.get("time_varying_index"),
     )
 
 
@@ -188,6 +191,13 @@ def make_twin(fit: Fit, cohort: Cohort, patient_id: str, scenarios: list[str], *
     if not scenarios:
         raise ScenarioError("give at least one scenario, e.g. 'current'.")
     plans = [parse_plan(text) for text in scenarios]
+    if not fit.spec.has("treatment"):
+        treated = [plan.label for plan in plans if plan.drugs]
+        if treated:
+            raise ScenarioError(f"scenario {treated[0]!r} names lipid-lowering drugs, but model "
+                                f"'{fit.spec.name}' has no treatment block, so it cannot "
+                                f"predict their effect; use 'current' (with 'diet:...' when "
+                                f"the model has diet).")
     reference = json.loads(fit.idata.attrs.get("design_reference", "{}"))
     design = build_design(cohort, fit.spec, reference=reference)
     constants = spec_constants(fit, design)
@@ -230,8 +240,9 @@ def make_twin(fit: Fit, cohort: Cohort, patient_id: str, scenarios: list[str], *
     data = {name: (("scenario", "time", "draw"),
                    np.stack([results[label][name].T for label in labels]))
             for name in results[labels[0]]}
+    n_draws = next(iter(results[labels[0]].values())).shape[0]
     trajectories = xr.Dataset(data, coords={"scenario": labels, "time": offsets,
-                                            "draw": np.arange(len(population["statin_emax"]))})
+                                            "draw": np.arange(n_draws)})
     trajectories["time"].attrs["units"] = "years after the scenario start"
     trajectories.attrs.update({"patient_id": str(patient_id), "start_years_since_entry": start})
 

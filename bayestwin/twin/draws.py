@@ -12,7 +12,7 @@ PATIENT_DRAW_SITES = ("u", "v", "r_statin", "r_nonstatin", "log_s")
 POPULATION_DRAW_SITES = (
     "statin_emax", "statin_ed50", "spline_coef", "beta_event", "alpha_B", "alpha_L",
     "delta0", "delta1", "delta_male", "kappa0", "kappa1", "lambda0", "lambda1", "sigma_cac",
-    "beta_diet",
+    "beta_diet", "gamma",
 )
 
 

@@ -1,25 +1,98 @@
-"""Risk summaries for many new patients, streamed batch by batch.
+"""Risks of many patients at once: batched conditioning, prediction and summaries.
 
-Each batch of patients is conditioned on the population posterior, predicted
-under every scenario, reduced to a summary table, and dropped, so memory
-stays flat whatever the number of patients.
+`cohort_incidence` predicts the cumulative incidence of the endpoint for a
+group of conditioned patients in one pass (arrays of shape (draw, patient,
+time)). `stream_risk_summaries` conditions new patients batch by batch,
+predicts every scenario, reduces each patient to a risk table and drops the
+draws, so memory stays flat whatever the number of patients.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+import jax
+import numpy as np
 import pandas as pd
 
 from bayestwin.data.cohort import Cohort
+from bayestwin.exceptions import ScenarioError
 from bayestwin.inference.fit import Fit
-from bayestwin.twin.api import make_twin
-from bayestwin.workflow import new_patient_draws
+from bayestwin.twin import draws as posterior
+from bayestwin.twin.api import history_from_design, plan_arrays, spec_constants
+from bayestwin.twin.conditioning import ConditionedPatients, condition_new_patients
+from bayestwin.twin.effects import risk_table
+from bayestwin.twin.scenario import parse_plan
+from bayestwin.twin.trajectory import predict
+
+PATIENT_SITES = ("u", "v", "r_statin", "r_nonstatin", "log_s")
+"""Per-patient sites that the trajectory formulas read."""
+
+
+def conditioned_draws(fit: Fit, conditioned: ConditionedPatients) -> dict:
+    """Return population and patient draws (draw axis first) for `predict`."""
+    population = posterior.population_draws(fit.idata, select=conditioned.draw_index)
+    patients = {name: np.asarray(conditioned.draws[name]) for name in PATIENT_SITES
+                if name in conditioned.draws}
+    shape = patients["u"].shape
+    patients.setdefault("r_statin", np.ones(shape))
+    patients.setdefault("r_nonstatin", np.ones(shape))
+    return {**population, **{k: jax.numpy.asarray(v) for k, v in patients.items()}}
+
+
+def cohort_incidence(fit: Fit, conditioned: ConditionedPatients, scenarios: list[str], *,
+                     start: np.ndarray, offsets: np.ndarray) -> dict[str, np.ndarray]:
+    """Predict the cumulative incidence of the endpoint for every conditioned patient.
+
+    Parameters
+    ----------
+    conditioned
+        Patients conditioned on `fit` (`condition_new_patients`).
+    scenarios
+        Plans such as ``"current"``.
+    start
+        Each patient's scenario start in years since entry, shape (P,).
+    offsets
+        Years after the start, increasing from 0.
+
+    Returns
+    -------
+    dict
+        Scenario label -> cumulative incidence draws, shape (D, P, len(offsets)).
+
+    """
+    design = conditioned.design
+    constants = spec_constants(fit, design)
+    if offsets[-1] > constants["max_horizon"]:
+        raise ScenarioError(f"horizon {offsets[-1]:g} years is beyond the model's support "
+                            f"(max_horizon = {constants['max_horizon']:g} years).")
+    history = history_from_design(design, np.arange(design.n_patients), np.asarray(start, float),
+                                  list(fit.spec.section("events").covariates))
+    draws = conditioned_draws(fit, conditioned)
+    out = {}
+    for text in scenarios:
+        plan = parse_plan(text)
+        if plan.drugs and not fit.spec.has("treatment"):
+            raise ScenarioError(f"scenario {plan.label!r} names drugs, but model "
+                                f"'{fit.spec.name}' has no treatment block.")
+        result = predict(draws, history, plan_arrays(plan, history), np.asarray(offsets),
+                         spec_constants=constants)
+        out[plan.label] = np.asarray(result["cumulative_incidence"])
+    return out
+
+
+def last_observation_times(cohort: Cohort) -> np.ndarray:
+    """Return each patient's last measurement or event time (years since entry), 0 without."""
+    times = pd.concat([cohort.measurements[["patient_id", "time"]],
+                       cohort.events[["patient_id", "time"]]])
+    last = times.groupby("patient_id")["time"].max()
+    return last.reindex(cohort.patients.index).fillna(0.0).to_numpy(float)
 
 
 def stream_risk_summaries(fit: Fit, cohort: Cohort, scenarios: list[str], *,
                           batch_size: int = 250, horizons: tuple[float, ...] = (5.0, 10.0),
-                          max_draws: int | None = 1000, seed: int) -> Iterator[pd.DataFrame]:
+                          max_draws: int | None = 1000, seed: int,
+                          start: float | None = None) -> Iterator[pd.DataFrame]:
     """Yield one risk table per batch of new patients (columns as `Twin.risks` plus patient_id).
 
     Parameters
@@ -31,19 +104,32 @@ def stream_risk_summaries(fit: Fit, cohort: Cohort, scenarios: list[str], *,
     scenarios
         Plans; the first is the reference.
     batch_size
-        Patients per yielded table.
+        Patients conditioned and predicted together.
     seed
-        Root seed; patient k uses ``seed + k``.
+        Root seed; batch k uses ``seed + k``.
+    start
+        Scenario start in years since entry for every patient; default the
+        day after each patient's last observation.
+
     """
+    from bayestwin.twin.landmark import subset_cohort
+
     ids = [str(p) for p in cohort.patients.index]
     horizon = max(horizons)
-    for first in range(0, len(ids), batch_size):
+    offsets = np.asarray(sorted(set(horizons) | {0.0}), dtype=float)
+    labels = [parse_plan(text).label for text in scenarios]
+    for number, first in enumerate(range(0, len(ids), batch_size)):
+        batch = subset_cohort(cohort, ids[first:first + batch_size])
+        conditioned = condition_new_patients(fit, batch, seed=seed + number,
+                                             max_draws=max_draws)
+        begin = (last_observation_times(batch) + 1.0 / 365.25 if start is None
+                 else np.full(batch.n_patients, float(start)))
+        incidence = cohort_incidence(fit, conditioned, scenarios, start=begin, offsets=offsets)
+        stacked = np.stack([incidence[label] for label in labels])  # (scenario, D, P, time)
         tables = []
-        for offset, patient in enumerate(ids[first:first + batch_size]):
-            number = first + offset
-            draws, select = new_patient_draws(fit, cohort, patient, seed=seed + number,
-                                              max_draws=max_draws)
-            twin = make_twin(fit, cohort, patient, scenarios, seed=seed + number,
-                             horizon=horizon, horizons=horizons, draws=draws, select=select)
-            tables.append(twin.risks.assign(patient_id=patient))
+        for p, patient in enumerate(conditioned.patients):
+            table = risk_table(np.transpose(stacked[:, :, p, :], (0, 2, 1)), labels, offsets,
+                               tuple(h for h in horizons if h <= horizon))
+            tables.append(table.assign(patient_id=patient))
         yield pd.concat(tables, ignore_index=True)
+

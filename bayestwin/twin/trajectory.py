@@ -39,6 +39,8 @@ class History:
     class_adherence: np.ndarray  # (P, S, C)
     male: np.ndarray  # (P,)
     event_covariates: np.ndarray  # (P, E)
+    susceptibility_change: np.ndarray | None = None  # (P, S, Q) time-varying covariates
+    time_varying_index: np.ndarray | None = None  # (Q,) their columns in gamma
 
 
 @dataclass
@@ -57,7 +59,12 @@ def _per_draw(values, ndim: int):
 
 
 def _statin_log_remaining(draws, dose, adherence, r_statin):
-    """Return adherence x r x log(1 - E(dose)); `dose` and `adherence` have a leading draw axis."""
+    """Return adherence x r x log(1 - E(dose)); `dose` and `adherence` have a leading draw axis.
+
+    Zero for a model without the treatment block.
+    """
+    if "statin_emax" not in draws:
+        return jnp.zeros(jnp.broadcast_shapes(jnp.shape(dose), jnp.shape(r_statin)))
     ndim = max(jnp.ndim(dose), jnp.ndim(r_statin))
     emax = _per_draw(draws["statin_emax"], ndim)
     ed50 = _per_draw(draws["statin_ed50"], ndim)
@@ -65,33 +72,70 @@ def _statin_log_remaining(draws, dose, adherence, r_statin):
     return adherence * r_statin * jnp.log1p(-fraction)
 
 
+def _class_log_remaining(draws, class_adherence, r_nonstatin):
+    """Return the non-statin log reduction; `class_adherence` has the classes last."""
+    if "class_effect" not in draws:
+        return jnp.zeros(jnp.broadcast_shapes(class_adherence.shape[:-1], jnp.shape(r_nonstatin)))
+    effect = jnp.log1p(-draws["class_effect"])
+    effect = jnp.reshape(effect, effect.shape[:1] + (1,) * (class_adherence.ndim - 1)
+                         + effect.shape[-1:])
+    return jnp.sum(class_adherence[None] * effect, axis=-1) * r_nonstatin
+
+
+def _responsiveness(draws: dict, name: str):
+    """Return a patient's responsiveness draws, ones for a model without them."""
+    return draws[name] if name in draws else jnp.ones_like(draws["u"])
+
+
+def susceptibility_weights(draws: dict, history: History):
+    """Return (weight per piece (D, P, S), weight from the start on (D, P)).
+
+    The weight multiplies s_i where time-varying covariates have changed
+    since their first value; from the start on, they keep the value of the
+    piece that contains the start. Ones without time-varying covariates.
+    """
+    shape = history.piece_start.shape
+    if history.susceptibility_change is None or "gamma" not in draws:
+        return jnp.ones((1,) + shape), jnp.ones((1, shape[0]))
+    gamma = draws["gamma"][:, history.time_varying_index]  # (D, Q)
+    weight = jnp.exp(jnp.einsum("psq,dq->dps", history.susceptibility_change, gamma))
+    rows = np.arange(shape[0])
+    current = np.array([np.flatnonzero(start <= at - 1e-9)[-1] if np.any(start <= at - 1e-9)
+                        else 0 for start, at in zip(history.piece_start, history.start,
+                                                    strict=True)])
+    return weight, weight[:, rows, current]
+
+
 def history_state(draws: dict, history: History, *, reference_age: float, threshold: float):
     """Return (log level at the start without treatment, slope, excess exposure at the start).
 
     The log level is u - slope * reference_age, so log L0(t) = level + slope t.
+    The excess exposure is weighted by the time-varying part of the
+    susceptibility (`susceptibility_weights`).
     """
     slope = draws["v"] / 10.0  # (D, P) per year
     base = draws["u"] - slope * reference_age
     statin = _statin_log_remaining(
         draws, history.statin_dose[None], history.statin_adherence[None],
-        draws["r_statin"][..., None])
-    others = jnp.sum(history.class_adherence[None] * jnp.log1p(-draws["class_effect"])[
-        :, None, None, :], axis=-1) * draws["r_nonstatin"][..., None]
+        _responsiveness(draws, "r_statin")[..., None])
+    others = _class_log_remaining(draws, history.class_adherence,
+                                  _responsiveness(draws, "r_nonstatin")[..., None])
     log_level = base[..., None] + statin + others
     width = history.piece_stop - history.piece_start
     excess = (exp_segment_integral(log_level, slope[..., None], history.piece_start[None],
                                    history.piece_stop[None])
               - threshold * width[None])
-    return base, slope, jnp.sum(excess, axis=-1)
+    weight, _ = susceptibility_weights(draws, history)
+    return base, slope, jnp.sum(weight * excess, axis=-1)
 
 
 def plan_log_remaining(draws: dict, plan: PlanArrays):
     """Return log(L / L0) under `plan`, shape (D, P), diet included."""
     statin = _statin_log_remaining(draws, plan.statin_dose[None], plan.statin_adherence[None],
-                                   draws["r_statin"])
-    others = jnp.sum(plan.class_adherence[None] * jnp.log1p(-draws["class_effect"])[:, None, :],
-                     axis=-1) * draws["r_nonstatin"]
-    diet = draws.get("beta_diet", jnp.zeros_like(draws["statin_emax"]))[:, None] * plan.diet_change[None]
+                                   _responsiveness(draws, "r_statin"))
+    others = _class_log_remaining(draws, plan.class_adherence, _responsiveness(draws, "r_nonstatin"))
+    diet = (draws["beta_diet"][:, None] * plan.diet_change[None] if "beta_diet" in draws
+            else 0.0)
     return statin + others + diet
 
 
@@ -127,11 +171,12 @@ def predict(draws: dict, history: History, plan: PlanArrays, offsets: np.ndarray
     base, slope, excess_start = history_state(draws, history, reference_age=c["reference_age"],
                                               threshold=c["threshold"])
     level = base + plan_log_remaining(draws, plan)  # (D, P)
+    _, future_weight = susceptibility_weights(draws, history)
     ldl = jnp.exp(level[..., None] + slope[..., None] * times[None])
-    excess = (excess_start[..., None]
-              + exp_segment_integral(level[..., None], slope[..., None], history.start[None, :, None],
-                                     times[None])
-              - c["threshold"] * (times - history.start[:, None])[None])
+    excess = (excess_start[..., None] + future_weight[..., None] * (
+        exp_segment_integral(level[..., None], slope[..., None], history.start[None, :, None],
+                             times[None])
+        - c["threshold"] * (times - history.start[:, None])[None]))
     burden = jnp.exp(draws["log_s"])[..., None] * smooth_floor(excess, c["floor"])
     out = {"ldl": ldl, "burden": burden}
     log_burden = jnp.log(burden) - jnp.log(c["burden_reference"])
@@ -157,10 +202,11 @@ def _cumulative_incidence(draws, history, times, level, slope, excess_start, c):
     middle = (times[:, 1:] + times[:, :-1]) / 2.0  # (P, J)
     step = times[:, 1:] - times[:, :-1]
     ldl_mid = jnp.exp(level[..., None] + slope[..., None] * middle[None])
-    excess_mid = (excess_start[..., None]
-                  + exp_segment_integral(level[..., None], slope[..., None],
-                                         history.start[None, :, None], middle[None])
-                  - c["threshold"] * (middle - history.start[:, None])[None])
+    _, future_weight = susceptibility_weights(draws, history)
+    excess_mid = (excess_start[..., None] + future_weight[..., None] * (
+        exp_segment_integral(level[..., None], slope[..., None],
+                             history.start[None, :, None], middle[None])
+        - c["threshold"] * (middle - history.start[:, None])[None]))
     log_burden = (draws["log_s"][..., None] + jnp.log(smooth_floor(excess_mid, c["floor"]))
                   - jnp.log(c["burden_reference"]))
     basis = jnp.asarray(bspline_basis(np.asarray(middle), np.asarray(c["knots"])))  # (P, J, K)

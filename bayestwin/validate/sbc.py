@@ -64,7 +64,7 @@ OBSERVED_SITES = ("log_ldl", "y_long")
 # Reparameterisation helpers: their information is in the sites derived from them.
 _HELPER_SITES = frozenset({
     "baseline_steps", "corr_chol", "v_raw", "eta_statin", "eta_nonstatin", "b_raw", "xi",
-    "centre_raw", "family_raw", "loading_raw",
+    "centre_raw", "family_raw", "loading_free", "loading_anchor",
 })
 # Dims that index patients, groups or observations, not population parameters.
 _UNIT_DIMS = frozenset({"patient", "family", "centre", "obs", "long_obs", "sample",

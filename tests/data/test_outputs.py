@@ -181,7 +181,7 @@ def test_dataset_dims_and_coords(rich_cohort):
 
     assert dataset["sex"].values.tolist() == [0, 1, 0]
     assert dataset["sex"].attrs["categories"] == ["F", "M"]
-    assert dataset["smoking"].attrs["categories"] == ["current", "former", "never"]
+    assert dataset["smoking"].attrs["categories"] == ["current", "former", "never", "not_current"]
     assert dataset["prior_ascvd"].dtype == bool
     variant = dataset["variant_class"]
     assert [variant.attrs["categories"][code] for code in variant.values] == [
