@@ -144,8 +144,8 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     cohort = framingham_cohort(source)
     train, test = split_by_participant(cohort, fraction=0.7, seed=arguments.seed)
-    write_cohort(train, out / "train")
-    write_cohort(test, out / "test")
+    write_cohort(train, out / "train", overwrite=True)
+    write_cohort(test, out / "test", overwrite=True)
     results = {"command": " ".join(sys.argv), "participants": cohort.n_patients,
                "train": train.n_patients, "test": test.n_patients,
                "machine": {"python": platform.python_version(), "machine": platform.machine()}}
