@@ -52,8 +52,10 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--chains", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=500)
     parser.add_argument("--draws", type=int, default=500)
-    parser.add_argument("--max-draws", type=int, default=400,
+    parser.add_argument("--max-draws", type=int, default=200,
                         help="population draws used to condition held-out participants")
+    parser.add_argument("--steps", type=int, default=10,
+                        help="Metropolis-Hastings steps per population draw when conditioning")
     parser.add_argument("--horizon", type=float, default=10.0)
     parser.add_argument("--landmark", type=float, default=6.5)
     parser.add_argument("--window", type=float, default=10.0)
@@ -84,13 +86,14 @@ def keep_exam1_only(cohort):
     return replace(cohort, measurements=kept)
 
 
-def twin_risks(fit, cohort, *, start: float, horizon: float, seed: int, max_draws: int
-               ) -> pd.Series:
+def twin_risks(fit, cohort, *, start: float, horizon: float, seed: int, max_draws: int,
+               steps: int) -> pd.DataFrame:
     """Return each patient's posterior mean risk of the endpoint in (start, start + horizon]."""
     from bayestwin.twin.conditioning import condition_new_patients
     from bayestwin.twin.stream import cohort_incidence
 
-    conditioned = condition_new_patients(fit, cohort, seed=seed, max_draws=max_draws)
+    conditioned = condition_new_patients(fit, cohort, seed=seed, max_draws=max_draws,
+                                         steps=steps)
     incidence = cohort_incidence(fit, conditioned, ["current"], start=np.full(
         cohort.n_patients, start), offsets=np.array([0.0, horizon]))["current"]
     risk = incidence[:, :, -1].mean(axis=0)
@@ -172,7 +175,8 @@ def main() -> int:
     started = time.perf_counter()
     at_entry = truncate_cohort(test, 0.0, endpoint=ENDPOINT, competing=COMPETING)
     twin = twin_risks(fitted, at_entry, start=0.0, horizon=arguments.horizon,
-                      seed=arguments.seed, max_draws=arguments.max_draws)
+                      seed=arguments.seed, max_draws=arguments.max_draws,
+                      steps=arguments.steps)
     covariates_train = exam1_covariates(train).join(outcome_train).dropna()
     covariates_test = exam1_covariates(test).join(outcome_test)
     complete = covariates_test.dropna().index
@@ -196,10 +200,11 @@ def main() -> int:
     landmark, window = arguments.landmark, arguments.window
     at_landmark = truncate_cohort(test, landmark, endpoint=ENDPOINT, competing=COMPETING)
     both = twin_risks(fitted, at_landmark, start=landmark, horizon=window,
-                      seed=arguments.seed + 1, max_draws=arguments.max_draws)
+                      seed=arguments.seed + 1, max_draws=arguments.max_draws,
+                      steps=arguments.steps)
     first_only = twin_risks(fitted, keep_exam1_only(at_landmark), start=landmark,
                             horizon=window, seed=arguments.seed + 2,
-                            max_draws=arguments.max_draws)
+                            max_draws=arguments.max_draws, steps=arguments.steps)
     after = outcome_test.loc[at_landmark.patients.index].copy()
     after["time"] = after["time"] - landmark
     exams = at_landmark.measurements[at_landmark.measurements["marker"] == "total_c"]

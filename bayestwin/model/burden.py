@@ -27,7 +27,9 @@ from bayestwin.spec import ModelSpec
 def sample_population(spec: ModelSpec, design) -> dict:
     """Sample the susceptibility coefficients and the patient-level spread."""
     names = design.coords["susceptibility_covariate"]
-    params = {"sigma_s": priors.sample(spec, "sigma_s")}
+    params = {}
+    if spec.section("burden").patient_effect:
+        params["sigma_s"] = priors.sample(spec, "sigma_s")
     if names:
         params["gamma"] = priors.sample(spec, "gamma", (len(names),))
     if "microbiome" in spec.section("burden").susceptibility and "factor" in design.coords:
@@ -47,11 +49,17 @@ def susceptibility_matrix(design, data: dict, filled: dict):
 
 
 def sample_patients(params: dict, design, covariates, z=None) -> jnp.ndarray:
-    """Sample log susceptibility per patient (non-centred); returns log s_i."""
+    """Sample log susceptibility per patient (non-centred); returns log s_i.
+
+    Without a patient effect (``[burden] patient_effect = false``), log s_i
+    is the covariate part alone.
+    """
     n = design.n_patients
-    with numpyro.plate("patient", n, dim=-1):
-        xi = numpyro.sample("xi", dist.Normal(0.0, 1.0))
-    log_s = params["sigma_s"] * xi
+    log_s = jnp.zeros(n)
+    if "sigma_s" in params:
+        with numpyro.plate("patient", n, dim=-1):
+            xi = numpyro.sample("xi", dist.Normal(0.0, 1.0))
+        log_s = params["sigma_s"] * xi
     if "gamma" in params:
         log_s = log_s + covariates @ params["gamma"]
     if "gamma_z" in params and z is not None:

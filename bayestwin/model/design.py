@@ -543,6 +543,25 @@ def _add_longitudinal(design: Design, cohort: Cohort, spec: ModelSpec) -> None:
                                       if settings.random == "intercept_slope" else ["intercept"])
 
 
+_FLAG_WORDS = {"true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0}
+
+
+def numeric_covariate(column: pd.Series) -> np.ndarray:
+    """Return a patients-table column as numbers: flags (True/False, yes/no) as 1/0, missing as 0.
+
+    A column read from CSV holds flags as text, so the words are mapped
+    before the conversion to numbers.
+    """
+    if column.dtype == bool or str(column.dtype) == "boolean":
+        values = column.astype("float")
+    else:
+        words = column.map(lambda v: _FLAG_WORDS.get(v.strip().lower(), v)
+                           if isinstance(v, str) else v)
+        values = pd.to_numeric(words.map(lambda v: float(v) if isinstance(v, bool) else v),
+                               errors="coerce")
+    return values.fillna(0.0).to_numpy(float)
+
+
 def _add_events(design: Design, cohort: Cohort, spec: ModelSpec) -> None:
     settings = spec.section("events")
     patients = cohort.patients
@@ -552,7 +571,7 @@ def _add_events(design: Design, cohort: Cohort, spec: ModelSpec) -> None:
         if name not in patients:
             raise SpecError(f"{spec.source}: [events] covariate {name!r} is not a column of the "
                             f"patients table. Columns: {', '.join(patients.columns)}.")
-        design.covariates[name] = pd.to_numeric(patients[name], errors="coerce").fillna(0.0).to_numpy(float)
+        design.covariates[name] = numeric_covariate(patients[name])
     design.coords["event_covariate"] = list(settings.covariates)
 
     # Stage 1: knots of the log baseline hazard at quantiles of event times.

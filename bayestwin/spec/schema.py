@@ -99,6 +99,7 @@ SECTIONS: MappingProxyType[str, dict[str, Key]] = MappingProxyType({
         "sbp_reference": Key("float", 125.0, minimum=0.0),
         "sbp_scale": Key("float", 15.0, minimum=1e-6),
         "time_varying": Key("list", [], TIME_VARYING_COVARIATES),
+        "patient_effect": Key("bool", True),
         "parameterisation": Key("str", "non_centred", ("centred", "non_centred")),
     },
     "imaging": {

@@ -41,7 +41,8 @@ def cohort(small_simulated):
                  (patient, 0.0, "diabetes", 0.0, "1")]
     extra = pd.DataFrame(rows, columns=["patient_id", "time", "marker", "value", "unit"])
     measurements = pd.concat([base.measurements, extra], ignore_index=True)
-    patients = base.patients.assign(end_time=np.maximum(base.patients["end_time"], START + 1))
+    patients = base.patients.assign(end_time=np.maximum(base.patients["end_time"], START + 1),
+                                    bp_medication=False)
     return replace(base, measurements=measurements, patients=patients)
 
 
@@ -127,3 +128,15 @@ def test_model_burden_matches_the_twin_formula(cohort):
     _, _, twin = history_state(draws, history, reference_age=spec.reference_age,
                                threshold=threshold)
     np.testing.assert_allclose(model, np.asarray(twin)[0], rtol=1e-9)
+
+
+@pytest.mark.parametrize("column", [
+    pd.Series([True, False, None], dtype="boolean"),
+    pd.Series(["True", "false", ""]),
+    pd.Series([1.0, 0.0, np.nan]),
+    pd.Series(["yes", "no", None], dtype=object),
+])
+def test_flag_covariates_become_numbers(column):
+    from bayestwin.model.design import numeric_covariate
+
+    assert numeric_covariate(column).tolist() == [1.0, 0.0, 0.0]
