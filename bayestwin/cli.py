@@ -31,6 +31,29 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from bayestwin.adapters.framingham import framingham_cohort, split_by_participant
+    from bayestwin.data import write_cohort, write_manifest
+
+    cohort = framingham_cohort(args.path)
+    parts = {"": cohort}
+    if args.test_fraction is not None:
+        if args.seed is None:
+            raise BayestwinError("--test-fraction needs --seed, so that the split can be "
+                                 "repeated; add for example --seed 1.")
+        train, test = split_by_participant(cohort, fraction=round(1.0 - args.test_fraction, 9),
+                                           seed=args.seed)
+        parts = {"train": train, "test": test}
+    for name, part in parts.items():
+        folder = args.out / name if name else args.out
+        write_cohort(part, folder, overwrite=args.overwrite)
+        print(f"Wrote {part.n_patients} participants to {folder}")
+    manifest = write_manifest(cohort, args.out)
+    if manifest is not None:
+        print(f"Rows left out at import ({len(cohort.manifest)}) are listed in {manifest}")
+    return 0
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from bayestwin.data import format_summary, read_cohort, write_manifest
 
@@ -74,12 +97,19 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _twin_for(args: argparse.Namespace, scenarios: list[str], *, seed: int):
-    """Load the fit and build the twin of ``args.patient`` (in the fit or in ``--new``)."""
+def _twin_for(args: argparse.Namespace, scenarios: list[str] | None, *, seed: int,
+              default: list[str] | None = None):
+    """Load the fit and build the twin of ``args.patient`` (in the fit or in ``--new``).
+
+    Without `scenarios`, a model with the treatment block gets `default` and
+    a model without it the current plan alone.
+    """
     from bayestwin.twin.api import make_twin
     from bayestwin.workflow import load_fit_with_cohort, new_patient_draws
 
     fit, cohort = load_fit_with_cohort(args.fit, cohort=args.cohort)
+    if scenarios is None:
+        scenarios = list(default or []) if fit.spec.has("treatment") else ["current"]
     draws = select = None
     if args.new is not None:
         from bayestwin.data import read_cohort
@@ -162,12 +192,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from bayestwin.twin.api import choose_statin_dose
     from bayestwin.workflow import DEFAULT_SCENARIOS
 
-    scenarios = args.scenario or list(DEFAULT_SCENARIOS)
-    fit, cohort, twin, draws, select = _twin_for(args, scenarios, seed=args.seed)
-    dose = choose_statin_dose(fit, cohort, args.patient, seed=args.seed, draws=draws,
-                              select=select, max_draws=args.max_draws)
+    fit, cohort, twin, draws, select = _twin_for(args, args.scenario or None, seed=args.seed,
+                                                 default=list(DEFAULT_SCENARIOS))
+    dose = (choose_statin_dose(fit, cohort, args.patient, seed=args.seed, draws=draws,
+                               select=select, max_draws=args.max_draws)
+            if fit.spec.has("treatment") else None)
     try:
-        profile = risk_profile(cohort, args.patient, at=twin.info["start"])
+        profile = risk_profile(cohort, args.patient, at=twin.info["start"],
+                               familial_hypercholesterolaemia=(
+                                   fit.spec.section("model").population == "fh"))
     except BayestwinError:
         profile = None
     formats = [item.strip() for item in args.format.split(",") if item.strip()]
@@ -228,6 +261,19 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seed", type=int, required=True, help="random seed (integer)")
     simulate.add_argument("--out", type=Path, required=True, help="output cohort folder")
     simulate.set_defaults(handler=_cmd_simulate)
+
+    imported = commands.add_parser(
+        "import", help="turn the Framingham teaching table into a cohort folder")
+    imported.add_argument("source", choices=["framingham"], help="table layout")
+    imported.add_argument("path", type=Path, help="the source table (frmgham2.csv)")
+    imported.add_argument("--out", type=Path, required=True, help="output cohort folder")
+    imported.add_argument("--test-fraction", type=float, default=None,
+                          help="also split participants at random: this share goes to "
+                               "OUT/test and the rest to OUT/train")
+    imported.add_argument("--seed", type=int, default=None, help="seed of the split")
+    imported.add_argument("--overwrite", action="store_true",
+                          help="replace cohort tables already in the output folder")
+    imported.set_defaults(handler=_cmd_import)
 
     check = commands.add_parser("check", help="validate a cohort folder and summarise it")
     check.add_argument("cohort", type=Path, help="cohort folder (CSV or Parquet tables)")

@@ -32,6 +32,7 @@ import logging
 import platform
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -131,7 +132,8 @@ def main() -> int:
 
     numpyro.set_host_device_count(max(arguments.chains, 1))
     from bayestwin.adapters.framingham import framingham_cohort, split_by_participant
-    from bayestwin.data import write_cohort
+    from bayestwin.data import read_cohort, write_cohort
+    from bayestwin.exceptions import DataWarning
     from bayestwin.inference import fit
     from bayestwin.inference.io import load_fit, save_fit
     from bayestwin.testing import shared_data_dir
@@ -149,6 +151,11 @@ def main() -> int:
     train, test = split_by_participant(cohort, fraction=0.7, seed=arguments.seed)
     write_cohort(train, out / "train", overwrite=True)
     write_cohort(test, out / "test", overwrite=True)
+    # Work on the cohorts as read back, as the command line does, so that `bayestwin twin`
+    # and `bayestwin report` accept the fit with `--cohort OUT/train`.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)  # a few high but real values
+        train, test = read_cohort(out / "train"), read_cohort(out / "test")
     results = {"command": " ".join(sys.argv), "participants": cohort.n_patients,
                "train": train.n_patients, "test": test.n_patients,
                "machine": {"python": platform.python_version(), "machine": platform.machine()}}

@@ -110,3 +110,26 @@ def test_report_refuses_unconverged_fit(saved_fit):
                      "--format", "html", "--out", str(folder / "reports"), "--max-draws", "100")
     assert result.returncode == 1
     assert "--allow-unconverged" in result.stderr
+
+
+@pytest.mark.filterwarnings("ignore::bayestwin.exceptions.DataWarning")  # real high values
+def test_import_framingham_split(tmp_path, capsys):
+    from bayestwin.testing import require_shared_file
+
+    source = require_shared_file("frmgham2.csv")
+    out = tmp_path / "framingham"
+    assert main(["import", "framingham", str(source), "--out", str(out),
+                 "--test-fraction", "0.3", "--seed", "4"]) == 0
+    printed = capsys.readouterr().out
+    assert "Wrote 2950 participants" in printed and "Wrote 1265 participants" in printed
+    assert (out / "exclusions.csv").exists()
+    assert main(["check", str(out / "test")]) == 0
+
+
+def test_import_split_needs_a_seed(tmp_path, capsys):
+    from bayestwin.testing import require_shared_file
+
+    source = require_shared_file("frmgham2.csv")
+    assert main(["import", "framingham", str(source), "--out", str(tmp_path),
+                 "--test-fraction", "0.3"]) == 1
+    assert "--seed" in capsys.readouterr().err

@@ -65,6 +65,18 @@ class Catalogue:
         text = text.format(**values) if values else text
         return french_spacing(text) if self.language == "fr" else text
 
+    def for_endpoint(self, endpoint: str) -> Catalogue:
+        """Return a copy worded for `endpoint` (``mace``, ``cvd`` or ``other``).
+
+        The messages name MACE by default. The catalogue table
+        ``endpoint_wording.ENDPOINT`` replaces them for another endpoint.
+        """
+        prefix = f"endpoint_wording.{endpoint}."
+        messages = dict(self.messages)
+        messages.update({key[len(prefix):]: text for key, text in self.messages.items()
+                         if key.startswith(prefix)})
+        return Catalogue(self.language, messages)
+
     def plural(self, key: str, number: float, **values: object) -> str:
         """Return the form of `key` that agrees with `number`: ``key.one`` or ``key.other``."""
         return self(f"{key}.{plural_form(self.language, number)}", **values)

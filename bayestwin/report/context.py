@@ -105,6 +105,7 @@ class ReportContext:
     report_date: str
     data_date: str
     ldl_unit: str
+    marker_key: str
     converged: bool
     patient: list[tuple[str, str]]
     category: str
@@ -276,7 +277,8 @@ def _icon_panels(twin: Twin, reference: str, lowest: str | None, main: float | N
 
 
 def _figures(twin: Twin, styles: list[SeriesStyle], *, goal_mmol: float | None,
-             messages: Catalogue, ldl_unit: str, panel: str, bands: list[int]) -> list[Figure]:
+             messages: Catalogue, ldl_unit: str, panel: str, bands: list[int],
+             marker_key: str = "ldl") -> list[Figure]:
     """Draw LDL-C (every band), then burden or CAC and incidence (bands of `bands` only)."""
     language = messages.language
     data = twin.trajectories
@@ -287,10 +289,10 @@ def _figures(twin: Twin, styles: list[SeriesStyle], *, goal_mmol: float | None,
     if goal_mmol is not None:
         goal = (ldl_from_mmol(goal_mmol, ldl_unit),
                 messages("plots.goal_label", goal=format_esc_goal(goal_mmol, ldl_unit, language)))
-    title = messages("plots.ldl_title")
+    title = messages(f"plots.{marker_key}_title")
     figures.append(Figure(title, trajectory_svg(
         times, data["ldl"].values, styles, language=language, title=title, xlabel=time_axis,
-        ylabel=messages("plots.ldl_axis", unit=ldl_unit), mass=CREDIBLE_MASS,
+        ylabel=messages(f"plots.{marker_key}_axis", unit=ldl_unit), mass=CREDIBLE_MASS,
         transform=lambda values: ldl_from_mmol(values, ldl_unit), goal=goal)))
     if panel == "cac" and "cac" in data:
         title = messages("plots.cac_title")
@@ -376,7 +378,10 @@ def build_report_context(
     dose_choice = _check_dose_choice(dose_choice)
     converged = require_converged(gate, twin, model_name=model_name,
                                   allow_unconverged=allow_unconverged)
-    messages = Catalogue.load(language)
+    endpoint_codes = list(twin.info.get("endpoint", MACE_EVENTS))
+    wording = ("mace" if set(endpoint_codes) == set(MACE_EVENTS)
+               else "cvd" if endpoint_codes == ["cvd"] else "other")
+    messages = Catalogue.load(language).for_endpoint(wording)
 
     # Scenarios, horizons and the plan with the lowest risk.
     labels = [str(label) for label in twin.trajectories["scenario"].values]
@@ -387,12 +392,14 @@ def build_report_context(
     start = float(twin.info.get("start", twin.trajectories.attrs.get(
         "start_years_since_entry", 0.0)))
 
-    # Risk category, goal and endpoint.
+    # Risk category, goal and endpoint. The lipid marker is LDL-C or total cholesterol.
+    marker_key = "ldl" if twin.info.get("marker", "ldl_c") == "ldl_c" else "total_c"
     category = str(twin.info.get("category", "high"))
     goal_mmol = (float(twin.goals["goal_mmol_l"].iloc[0])
                  if len(twin.goals) and "goal_mmol_l" in twin.goals else None)
     goal_text = f"< {format_esc_goal(goal_mmol, ldl_unit, language)}" if goal_mmol else "—"
-    endpoint_codes = list(twin.info.get("endpoint", MACE_EVENTS))
+    goal_line = (messages("category.goal", goal=goal_text) if goal_mmol
+                 else messages("category.no_goal"))
     events = _event_list(endpoint_codes, messages)
     endpoint = (messages("risk.endpoint_mace", events=events)
                 if set(endpoint_codes) == set(MACE_EVENTS)
@@ -423,11 +430,11 @@ def build_report_context(
         language=language, messages=messages, patient_id=twin.patient_id,
         report_date=format_date(report_date or datetime.date.today(), language),
         data_date=format_date(_as_date(data_date), language), ldl_unit=ldl_unit,
-        converged=converged,
+        marker_key=marker_key, converged=converged,
         patient=patient_rows(cohort, twin.patient_id, start=start, messages=messages,
                              ldl_unit=ldl_unit),
         category=messages(f"category.{category}"), goal_value=goal_text,
-        goal=messages("category.goal", goal=goal_text),
+        goal=goal_line,
         endpoint=endpoint, competing=competing,
         horizons=[_horizon_text(h, language) for h in horizons],
         main_horizon=_horizon_text(main, language) if main is not None else "",
@@ -438,7 +445,7 @@ def build_report_context(
         dose=dose,
         icons=_icon_panels(twin, labels[0], lowest, main, messages),
         figures=_figures(twin, styles, goal_mmol=goal_mmol, messages=messages,
-                         ldl_unit=ldl_unit, panel=trajectory_panel,
+                         ldl_unit=ldl_unit, panel=trajectory_panel, marker_key=marker_key,
                          bands=[0] + ([labels.index(lowest)] if lowest else [])),
         population=population, population_reasons=reasons,
         gate=gate_table(gate, messages),

@@ -93,6 +93,12 @@ def population_rows(cohort: Cohort, patient_id: str, *, twin: Twin, main: float 
 
     if risk_profile is not None:
         results = applicable_scores(risk_profile)
+    elif twin.info.get("category") == "not_assessed":  # not FH: the inputs are missing
+        from bayestwin.riskscores.from_cohort import missing_inputs
+
+        missing = missing_inputs(cohort, patient_id, at=twin.info.get("start"))
+        reason = _MISSING_PREFIX + (", ".join(missing) or "risk factors")
+        results = [spec.not_applicable(reason) for spec in SCORE_SPECS]
     else:
         prior = bool(cohort.patients.loc[patient_id].get("prior_ascvd", False))
         results = fh_results(prior)

@@ -29,6 +29,16 @@ def _active_classes(cohort: Cohort, patient_id: str, at: float) -> set[str]:
     return {DRUGS[d].drug_class if d in DRUGS else declared.get(d, "other") for d in active["drug"]}
 
 
+REQUIRED_MARKERS = ("total_c", "hdl_c", "sbp")
+"""Measurements that every risk equation needs."""
+
+
+def missing_inputs(cohort: Cohort, patient_id: str, *, at: float | None = None) -> list[str]:
+    """Return the markers of `REQUIRED_MARKERS` that `patient_id` lacks by `at` years."""
+    at = 0.0 if at is None else float(at)
+    return [name for name in REQUIRED_MARKERS if _latest(cohort, patient_id, name, at) is None]
+
+
 def risk_profile(cohort: Cohort, patient_id: str, *, at: float | None = None,
                  familial_hypercholesterolaemia: bool = True,
                  risk_region: str = "low") -> RiskProfile:
@@ -50,7 +60,7 @@ def risk_profile(cohort: Cohort, patient_id: str, *, at: float | None = None,
     row = cohort.patients.loc[patient_id]
     values = {name: _latest(cohort, patient_id, name, at)
               for name in ("total_c", "hdl_c", "sbp", "egfr", "bmi", "cac")}
-    missing = [name for name in ("total_c", "hdl_c", "sbp") if values[name] is None]
+    missing = [name for name in REQUIRED_MARKERS if values[name] is None]
     if missing:
         raise ScenarioError(f"patient {patient_id!r} has no {', '.join(missing)} measurement "
                             f"by {at:g} years since entry; the risk equations need them.")

@@ -58,6 +58,8 @@ SECTIONS: MappingProxyType[str, dict[str, Key]] = MappingProxyType({
         "description": Key("str", ""),
         "time_scale": Key("str", "age", ("age", "time")),
         "reference_age": Key("float", 40.0, minimum=0.0),
+        # "fh": ESC/EAS FH risk categories and LDL-C goals apply; "general": they do not.
+        "population": Key("str", "fh", ("fh", "general")),
     },
     "blocks": {block: Key("bool", False) for block in BLOCKS},
     "endpoint": {

@@ -246,16 +246,21 @@ def make_twin(fit: Fit, cohort: Cohort, patient_id: str, scenarios: list[str], *
     trajectories["time"].attrs["units"] = "years after the scenario start"
     trajectories.attrs.update({"patient_id": str(patient_id), "start_years_since_entry": start})
 
-    category = esc_category(cohort, patient_id)
     risks = (risk_table(trajectories["cumulative_incidence"].values, labels, offsets, horizons)
              if "cumulative_incidence" in trajectories else pd.DataFrame())
-    untreated = np.exp(np.asarray(patient["u"])[:, 0] + np.asarray(patient["v"])[:, 0] / 10.0 * (
-        history.start[0] - constants["reference_age"]))
-    goals = pd.DataFrame([{"scenario": label, **goal_summary(
-        trajectories["ldl"].sel(scenario=label).values, untreated, offsets, category)}
-        for label in labels])
+    marker = fit.spec.section("lipids").marker
+    if fit.spec.section("model").population == "fh" and marker == "ldl_c":
+        category = esc_category(cohort, patient_id)
+        untreated = np.exp(np.asarray(patient["u"])[:, 0] + np.asarray(patient["v"])[:, 0] / 10.0
+                           * (history.start[0] - constants["reference_age"]))
+        goals = pd.DataFrame([{"scenario": label, **goal_summary(
+            trajectories["ldl"].sel(scenario=label).values, untreated, offsets, category)}
+            for label in labels])
+    else:  # the ESC/EAS FH categories and LDL-C goals do not apply
+        category, goals = "not_assessed", pd.DataFrame()
     info = {"start": start, "category": category, "endpoint": list(fit.spec.endpoint_events),
-            "competing": list(fit.spec.competing_events), "converged": fit.converged}
+            "competing": list(fit.spec.competing_events), "converged": fit.converged,
+            "marker": marker}
     return Twin(patient_id=str(patient_id), trajectories=trajectories, risks=risks, goals=goals,
                 info=info)
 

@@ -54,3 +54,50 @@ def test_log_density_is_finite(cohort):
     value, gradient = jax.value_and_grad(info.potential_fn)(info.param_info.z)
     assert np.isfinite(value)
     assert all(np.all(np.isfinite(g)) for g in jax.tree_util.tree_leaves(gradient))
+
+
+@pytest.fixture(scope="module")
+def structural(cohort):
+    """Prior draws of the Framingham model for 150 participants (a structural stand-in)."""
+    from bayestwin.testing import prior_fit
+    from bayestwin.twin.landmark import subset_cohort
+
+    small = subset_cohort(cohort, list(cohort.patients.index[:150]))
+    return small, prior_fit(small, "framingham", draws=40, seed=1)
+
+
+def test_twin_without_drugs_or_fh_rules(structural):
+    from bayestwin.exceptions import ScenarioError
+    from bayestwin.twin.api import make_twin
+
+    small, fit = structural
+    patient = str(small.patients.index[3])
+    twin = make_twin(fit, small, patient, ["current"], seed=1)
+    assert twin.info["category"] == "not_assessed"
+    assert twin.info["marker"] == "total_c"
+    assert twin.goals.empty
+    assert twin.risks["risk"].between(0, 1).all()
+    with pytest.raises(ScenarioError, match="no treatment block"):
+        make_twin(fit, small, patient, ["current", "atorvastatin:40"], seed=1)
+
+
+@pytest.mark.parametrize("language, endpoint, marker", [
+    ("en", "Risk of cardiovascular disease (CVD)", "Total cholesterol"),
+    ("fr", "Risque de maladie cardiovasculaire (MCV)", "Cholestérol total"),
+])
+def test_report_names_the_endpoint_and_marker(structural, tmp_path, language, endpoint, marker):
+    from bayestwin.report import write_reports
+    from bayestwin.twin.api import make_twin
+
+    small, fit = structural
+    patient = str(small.patients.index[3])
+    twin = make_twin(fit, small, patient, ["current"], seed=1)
+    [path] = write_reports(twin, cohort=small, gate=fit.gate, model_name=fit.spec.name,
+                           model_sha256=fit.spec.sha256, data_date="2026-12-05",
+                           out_dir=tmp_path, languages=[language], formats=["html"],
+                           risk_profile=None)
+    html = path.read_text(encoding="utf-8")
+    assert endpoint in html
+    assert marker in html
+    assert "MACE" not in html
+    assert "hdl_c" in html  # why the published scores do not apply
