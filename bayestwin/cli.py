@@ -208,7 +208,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         twin, cohort=cohort, gate=fit.gate, model_name=fit.spec.name,
         model_sha256=fit.spec.sha256, data_date=fit.idata.attrs.get("created_at", "")[:10],
         out_dir=args.out, languages=[args.lang], formats=formats,
-        dose_choice={"best_dose_label": dose.best_dose_label, "p_best": dose.p_best},
+        dose_choice=(None if dose is None
+                     else {"best_dose_label": dose.best_dose_label, "p_best": dose.p_best}),
         risk_profile=profile, allow_unconverged=args.allow_unconverged)
     for path in paths:
         print(f"Report written: {path}")

@@ -65,13 +65,16 @@ def parse_arguments() -> argparse.Namespace:
 
 def exam1_covariates(cohort) -> pd.DataFrame:
     """Return the exam-1 covariates of the Cox model, one row per participant."""
+    from bayestwin.model.design import numeric_covariate
+
     patients = cohort.patients
     frame = pd.DataFrame(index=patients.index)
     frame["age_at_entry"] = patients["age_at_entry"].astype(float)
     frame["male"] = (patients["sex"] == "M").astype(float)
-    frame["current_smoker"] = patients["current_smoker"].astype(float)
-    frame["diabetes"] = patients["diabetes"].astype(float)
-    frame["bp_medication"] = pd.to_numeric(patients["bp_medication"], errors="coerce")
+    for name in ("current_smoker", "diabetes", "bp_medication"):
+        # Flags read back from CSV are text; a missing BP medication flag stays missing.
+        values = pd.Series(numeric_covariate(patients[name]), index=patients.index)
+        frame[name] = values.where(patients[name].notna() & (patients[name] != ""))
     first = cohort.measurements[cohort.measurements["time"] <= 0.0]
     for marker in ("total_c", "sbp"):
         values = first[first["marker"] == marker].groupby("patient_id")["value"].first()
