@@ -616,9 +616,8 @@ def _make_sampler(log_terms: Callable, flat_block: np.ndarray, n_blocks: int, di
         lifted = jnp.maximum(eigenvalues, floor)
         precision = jnp.einsum("kij,kj,klj->kil", eigenvectors, lifted, eigenvectors)
         cholesky = jnp.linalg.cholesky(precision)
-        # A block whose curvature overflowed gets a unit-scale proposal, and a mode that is
-        # not finite is replaced by zero: the Metropolis-Hastings step still targets the
-        # exact conditional, only less efficiently, and `reached` flags the block.
+        # A block whose curvature overflowed gets a unit-scale proposal around a finite mode.
+        # Metropolis-Hastings keeps the draws exact, and `reached` flags the block.
         finite = jnp.all(jnp.isfinite(cholesky.reshape(n_blocks, -1)), axis=1)
         cholesky = jnp.where(finite[:, None, None], cholesky, identity)
         mode = jnp.where(jnp.isfinite(mode), mode, 0.0)
