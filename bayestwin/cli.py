@@ -41,6 +41,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
         if args.seed is None:
             raise BayestwinError("--test-fraction needs --seed, so that the split can be "
                                  "repeated; add for example --seed 1.")
+        if not 0.0 < args.test_fraction < 1.0:
+            raise BayestwinError(f"--test-fraction {args.test_fraction:g} is invalid; expected "
+                                 f"a share between 0 and 1, for example 0.3.")
         train, test = split_by_participant(cohort, fraction=round(1.0 - args.test_fraction, 9),
                                            seed=args.seed)
         parts = {"train": train, "test": test}
@@ -347,7 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="one-page clinician report (HTML, PDF)")
     add_twin_options(report)
     report.add_argument("--scenario", action="append", default=None,
-                        help="plans to compare (default: current and the usual escalation)")
+                        help="plans to compare (default: current and the usual escalation; "
+                             "current alone for a model without the treatment block)")
     report.add_argument("--lang", choices=("fr", "en"), default="fr", help="report language")
     report.add_argument("--format", default="html,pdf", help="html, pdf or html,pdf")
     report.add_argument("--out", type=Path, required=True, help="output folder")

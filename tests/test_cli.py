@@ -121,7 +121,8 @@ def test_import_framingham_split(tmp_path, capsys):
     assert main(["import", "framingham", str(source), "--out", str(out),
                  "--test-fraction", "0.3", "--seed", "4"]) == 0
     printed = capsys.readouterr().out
-    assert "Wrote 2950 participants" in printed and "Wrote 1265 participants" in printed
+    assert "Wrote 2950 participants" in printed
+    assert "Wrote 1265 participants" in printed
     assert (out / "exclusions.csv").exists()
     assert main(["check", str(out / "test")]) == 0
 
@@ -133,3 +134,12 @@ def test_import_split_needs_a_seed(tmp_path, capsys):
     assert main(["import", "framingham", str(source), "--out", str(tmp_path),
                  "--test-fraction", "0.3"]) == 1
     assert "--seed" in capsys.readouterr().err
+
+
+def test_import_rejects_bad_test_fraction(tmp_path, capsys):
+    from bayestwin.testing import require_shared_file
+
+    source = require_shared_file("frmgham2.csv")
+    assert main(["import", "framingham", str(source), "--out", str(tmp_path),
+                 "--test-fraction", "30", "--seed", "1"]) == 1
+    assert "--test-fraction 30 is invalid" in capsys.readouterr().err

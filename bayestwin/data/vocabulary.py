@@ -242,5 +242,5 @@ VARIANT_CLASSES: tuple[str, ...] = (
 """FH variant classes; ``not_tested`` is a missing value that the model marginalises."""
 
 SMOKING: tuple[str, ...] = ("current", "former", "never", "not_current")
-"""Smoking status at entry; ``not_current`` where former and never smokers are not told apart."""
+"""Smoking status at entry; ``not_current`` where former and never smokers are not distinguished."""
 SEXES: tuple[str, ...] = ("F", "M")

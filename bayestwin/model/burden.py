@@ -76,7 +76,7 @@ def piece_excess(log_level, slope, piece_start, piece_stop, threshold):
 def piece_weight(params: dict, change, index):
     """Return exp(change_ik . gamma_q), the factor of s_i on each piece, shape (N, S).
 
-    `change` holds each piece's change of the time-varying covariates since
+    `change` contains each piece's change of the time-varying covariates since
     their first value, shape (N, S, Q); `index` gives their columns in gamma.
     """
     return jnp.exp(change @ params["gamma"][index])

@@ -453,16 +453,36 @@ def _add_imaging(design: Design, cohort: Cohort, spec: ModelSpec) -> None:
 def _add_microbiome(design: Design, cohort: Cohort, spec: ModelSpec) -> None:
     settings = spec.section("microbiome")
     has_samples = cohort.microbiome is not None and not cohort.microbiome.empty
-    if not has_samples and "taxon" not in design.info["reference"]:
+    reference = design.info["reference"]
+    if not has_samples and "taxon" not in reference:
         raise _missing_table(spec, "microbiome", "microbiome",
                              "a microbiome table (patient_id, time, taxon, count)")
-    if not has_samples:  # patients outside the fit without a sample keep the prior of z
-        _add_no_microbiome(design, settings.n_factors)
-        return
+    if has_samples:
+        taxa, clr, sample_patient = _centred_log_ratios(design, cohort, settings, reference)
+    else:  # patients outside the fit without a sample keep the prior of z
+        taxa = list(reference["taxon"])
+        clr, sample_patient = np.zeros((0, len(taxa))), np.zeros(0, dtype=int)
+    design.arrays["sample_patient"] = sample_patient
+    design.arrays["clr"] = clr
+    design.coords["taxon"] = taxa
+    design.coords["sample"] = list(range(len(clr)))
+    design.coords["factor"] = [f"factor{k + 1}" for k in range(settings.n_factors)]
+    if "factor_anchor" in reference:
+        anchors = list(reference["factor_anchor"])
+    elif has_samples:
+        anchors = [taxa[k] for k in factor_anchors(clr, settings.n_factors)]
+    else:  # a fit recorded before anchors were: its first taxa
+        anchors = taxa[:settings.n_factors]
+    design.info["factor_anchor"] = anchors
+    design.arrays["anchor_index"] = np.array([taxa.index(a) for a in anchors], dtype=int)
+
+
+def _centred_log_ratios(design: Design, cohort: Cohort, settings, reference: dict):
+    """Return the taxa, the centred log-ratios of each sample and each sample's patient."""
     counts = cohort.microbiome.pivot_table(index=["patient_id", "time"], columns="taxon",
                                            values="count", aggfunc="sum", fill_value=0)
-    if "taxon" in design.info["reference"]:
-        columns = list(design.info["reference"]["taxon"])
+    if "taxon" in reference:
+        columns = list(reference["taxon"])
         kept = [c for c in columns if c != "other"]
         counts = counts.reindex(columns=sorted(set(counts.columns) | set(kept)), fill_value=0)
     else:
@@ -471,35 +491,11 @@ def _add_microbiome(design: Design, cohort: Cohort, spec: ModelSpec) -> None:
         columns = kept + (["other"] if len(kept) < counts.shape[1] else [])
     other = counts.drop(columns=kept).sum(axis=1)
     table = counts[kept].assign(other=other)[columns] if "other" in columns else counts[kept]
-    values = table.to_numpy(float) + settings.pseudocount
-    logs = np.log(values)
+    logs = np.log(table.to_numpy(float) + settings.pseudocount)
     clr = logs - logs.mean(axis=1, keepdims=True)
     index_of = pd.Series(np.arange(design.n_patients), index=cohort.patients.index)
     patient_ids = table.index.get_level_values("patient_id")
-    design.arrays["sample_patient"] = index_of[patient_ids].to_numpy()
-    design.arrays["clr"] = clr
-    design.coords["taxon"] = [str(t) for t in table.columns]
-    design.coords["sample"] = list(range(len(table)))
-    design.coords["factor"] = [f"factor{k + 1}" for k in range(settings.n_factors)]
-    taxa = design.coords["taxon"]
-    if "factor_anchor" in design.info["reference"]:
-        anchors = list(design.info["reference"]["factor_anchor"])
-    else:
-        anchors = [taxa[k] for k in factor_anchors(clr, settings.n_factors)]
-    design.info["factor_anchor"] = anchors
-    design.arrays["anchor_index"] = np.array([taxa.index(a) for a in anchors], dtype=int)
-
-
-def _add_no_microbiome(design: Design, n_factors: int) -> None:
-    taxa = list(design.info["reference"]["taxon"])
-    design.arrays["sample_patient"] = np.zeros(0, dtype=int)
-    design.arrays["clr"] = np.zeros((0, len(taxa)))
-    design.coords["taxon"] = taxa
-    design.coords["sample"] = []
-    design.coords["factor"] = [f"factor{k + 1}" for k in range(n_factors)]
-    anchors = list(design.info["reference"].get("factor_anchor", taxa[:n_factors]))
-    design.info["factor_anchor"] = anchors
-    design.arrays["anchor_index"] = np.array([taxa.index(a) for a in anchors], dtype=int)
+    return [str(t) for t in table.columns], clr, index_of[patient_ids].to_numpy()
 
 
 def factor_anchors(clr: np.ndarray, n_factors: int) -> list[int]:
@@ -508,7 +504,7 @@ def factor_anchors(clr: np.ndarray, n_factors: int) -> list[int]:
     The anchor of factor k loads on factors 1..k only, with a positive
     loading on factor k, which fixes the rotation and the signs of the factor
     model. Anchors chosen from the data's principal axes load strongly on
-    their factor; fixed anchors (the first taxa in alphabetical order) can
+    their factor. Fixed anchors (the first taxa in alphabetical order) can
     have loadings near zero, and then the posterior of the loadings is
     nearly bimodal and mixes poorly.
     """
@@ -549,7 +545,7 @@ _FLAG_WORDS = {"true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0}
 def numeric_covariate(column: pd.Series) -> np.ndarray:
     """Return a patients-table column as numbers: flags (True/False, yes/no) as 1/0, missing as 0.
 
-    A column read from CSV holds flags as text, so the words are mapped
+    A column read from CSV contains flags as text, so the words are mapped
     before the conversion to numbers.
     """
     if column.dtype == bool or str(column.dtype) == "boolean":

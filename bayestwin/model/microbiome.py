@@ -25,7 +25,7 @@ def loading_pattern(n_taxa: int, anchors) -> tuple[np.ndarray, np.ndarray]:
     """Return the (row, column) indices of the free loadings and of the positive ones.
 
     The anchor of factor k has a positive loading on factor k, free loadings
-    on factors before k and zeros after k; every other taxon loads freely.
+    on factors before k and zeros after k. Every other taxon loads freely.
     """
     anchors = [int(a) for a in anchors]
     n_factors = len(anchors)

@@ -100,6 +100,25 @@ def history_from_design(design: Design, patients: np.ndarray, start: np.ndarray,
     )
 
 
+def parse_plans(spec, scenarios: list[str]) -> list[Plan]:
+    """Parse scenario strings, rejecting drugs for a model without the treatment block.
+
+    Raises
+    ------
+    ScenarioError
+        A bad scenario, or one with drugs that the model cannot predict.
+
+    """
+    plans = [parse_plan(text) for text in scenarios]
+    treated = [plan.label for plan in plans if plan.drugs]
+    if treated and not spec.has("treatment"):
+        raise ScenarioError(f"scenario {treated[0]!r} names lipid-lowering drugs, but model "
+                            f"'{spec.name}' has no treatment block, so it cannot predict "
+                            f"their effect; use 'current' (with '@diet=...' when the model "
+                            f"has diet).")
+    return plans
+
+
 def plan_arrays(plan: Plan, history: History) -> PlanArrays:
     """Turn a plan into per-patient arrays; ``current`` copies the treatment at the start."""
     n = len(history.start)
@@ -190,14 +209,7 @@ def make_twin(fit: Fit, cohort: Cohort, patient_id: str, scenarios: list[str], *
                             f"{', '.join(map(str, cohort.patients.index[:3]))}).")
     if not scenarios:
         raise ScenarioError("give at least one scenario, e.g. 'current'.")
-    plans = [parse_plan(text) for text in scenarios]
-    if not fit.spec.has("treatment"):
-        treated = [plan.label for plan in plans if plan.drugs]
-        if treated:
-            raise ScenarioError(f"scenario {treated[0]!r} names lipid-lowering drugs, but model "
-                                f"'{fit.spec.name}' has no treatment block, so it cannot "
-                                f"predict their effect; use 'current' (with 'diet:...' when "
-                                f"the model has diet).")
+    plans = parse_plans(fit.spec, scenarios)
     reference = json.loads(fit.idata.attrs.get("design_reference", "{}"))
     design = build_design(cohort, fit.spec, reference=reference)
     constants = spec_constants(fit, design)

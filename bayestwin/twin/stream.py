@@ -19,25 +19,18 @@ from bayestwin.data.cohort import Cohort
 from bayestwin.exceptions import ScenarioError
 from bayestwin.inference.fit import Fit
 from bayestwin.twin import draws as posterior
-from bayestwin.twin.api import history_from_design, plan_arrays, spec_constants
+from bayestwin.twin.api import history_from_design, parse_plans, plan_arrays, spec_constants
 from bayestwin.twin.conditioning import ConditionedPatients, condition_new_patients
 from bayestwin.twin.effects import risk_table
-from bayestwin.twin.scenario import parse_plan
 from bayestwin.twin.trajectory import predict
-
-PATIENT_SITES = ("u", "v", "r_statin", "r_nonstatin", "log_s")
-"""Per-patient sites that the trajectory formulas read."""
 
 
 def conditioned_draws(fit: Fit, conditioned: ConditionedPatients) -> dict:
     """Return population and patient draws (draw axis first) for `predict`."""
     population = posterior.population_draws(fit.idata, select=conditioned.draw_index)
-    patients = {name: np.asarray(conditioned.draws[name]) for name in PATIENT_SITES
-                if name in conditioned.draws}
-    shape = patients["u"].shape
-    patients.setdefault("r_statin", np.ones(shape))
-    patients.setdefault("r_nonstatin", np.ones(shape))
-    return {**population, **{k: jax.numpy.asarray(v) for k, v in patients.items()}}
+    patients = {name: jax.numpy.asarray(conditioned.draws[name])
+                for name in posterior.PATIENT_DRAW_SITES if name in conditioned.draws}
+    return {**population, **patients}
 
 
 def cohort_incidence(fit: Fit, conditioned: ConditionedPatients, scenarios: list[str], *,
@@ -70,11 +63,7 @@ def cohort_incidence(fit: Fit, conditioned: ConditionedPatients, scenarios: list
                                   list(fit.spec.section("events").covariates))
     draws = conditioned_draws(fit, conditioned)
     out = {}
-    for text in scenarios:
-        plan = parse_plan(text)
-        if plan.drugs and not fit.spec.has("treatment"):
-            raise ScenarioError(f"scenario {plan.label!r} names drugs, but model "
-                                f"'{fit.spec.name}' has no treatment block.")
+    for plan in parse_plans(fit.spec, scenarios):
         result = predict(draws, history, plan_arrays(plan, history), np.asarray(offsets),
                          spec_constants=constants)
         out[plan.label] = np.asarray(result["cumulative_incidence"])
@@ -117,7 +106,7 @@ def stream_risk_summaries(fit: Fit, cohort: Cohort, scenarios: list[str], *,
     ids = [str(p) for p in cohort.patients.index]
     horizon = max(horizons)
     offsets = np.asarray(sorted(set(horizons) | {0.0}), dtype=float)
-    labels = [parse_plan(text).label for text in scenarios]
+    labels = [plan.label for plan in parse_plans(fit.spec, scenarios)]
     for number, first in enumerate(range(0, len(ids), batch_size)):
         batch = subset_cohort(cohort, ids[first:first + batch_size])
         conditioned = condition_new_patients(fit, batch, seed=seed + number,

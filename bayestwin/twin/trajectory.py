@@ -91,8 +91,9 @@ def susceptibility_weights(draws: dict, history: History):
     """Return (weight per piece (D, P, S), weight from the start on (D, P)).
 
     The weight multiplies s_i where time-varying covariates have changed
-    since their first value; from the start on, they keep the value of the
-    piece that contains the start. Ones without time-varying covariates.
+    since their first value. From the start on, the covariates keep their
+    value on the piece that contains the start. Without time-varying
+    covariates every weight is one.
     """
     shape = history.piece_start.shape
     if history.susceptibility_change is None or "gamma" not in draws:

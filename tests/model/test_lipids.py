@@ -20,7 +20,7 @@ def lipid_spec(parameterisation: str):
 
 
 @pytest.mark.parametrize("parameterisation", ["centred", "non_centred"])
-def test_the_key_is_read(small_simulated, parameterisation):
+def test_parameterisation_key_is_read(small_simulated, parameterisation):
     spec = lipid_spec(parameterisation)
     bundle = build_model(spec, build_design(small_simulated.cohort, spec))
     draws = Predictive(bundle.model, num_samples=2)(jax.random.PRNGKey(0), bundle.data)

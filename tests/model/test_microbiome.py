@@ -21,7 +21,8 @@ def test_loading_pattern_fixes_rotation_and_sign():
     assert not mask[3].any()
     # Anchor of factor 2 (taxon 1) loads freely on factor 1, positively on factor 2.
     assert mask[1].tolist() == [True, False]
-    assert positive[0].tolist() == [3, 1] and positive[1].tolist() == [0, 1]
+    assert positive[0].tolist() == [3, 1]
+    assert positive[1].tolist() == [0, 1]
     assert mask.sum() == 10 - 3
 
 
@@ -64,7 +65,7 @@ def test_new_patients_keep_the_fit_anchors(micro_design):
     assert few.info["factor_anchor"] == design.info["factor_anchor"]
 
 
-def test_new_patients_without_samples_or_imaging_keep_the_prior(micro_design):
+def test_new_patient_without_sample_or_scan(micro_design):
     simulated, spec, design = micro_design
     cohort = subset_cohort(simulated.cohort, list(simulated.cohort.patients.index[:2]))
     cohort.measurements = cohort.measurements[cohort.measurements["marker"] == "ldl_c"]

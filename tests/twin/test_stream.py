@@ -13,8 +13,8 @@ from bayestwin.twin.stream import cohort_incidence, stream_risk_summaries
 
 SCENARIOS = ["current", "atorvastatin:80"]
 
-# The structural fit holds prior draws, some extreme, for which the Newton search of the
-# conditioning may stop short; these tests check batching, not the draws' quality.
+# The structural fit contains prior draws, some extreme, for which the conditioning's Newton
+# search may stop short. These tests check batching, not the quality of the draws.
 pytestmark = pytest.mark.filterwarnings("ignore::bayestwin.exceptions.ConvergenceWarning")
 
 
@@ -44,7 +44,7 @@ def test_batch_equals_one_patient_at_a_time(fh_structural_fit, few, conditioned)
 
 
 @pytest.mark.slow
-def test_stream_gives_one_table_row_per_patient_scenario_and_horizon(fh_structural_fit, few):
+def test_stream_rows_per_patient(fh_structural_fit, few):
     tables = list(stream_risk_summaries(fh_structural_fit, few, SCENARIOS, batch_size=2,
                                         max_draws=40, seed=3))
     assert [table["patient_id"].nunique() for table in tables] == [2, 1]
@@ -52,4 +52,5 @@ def test_stream_gives_one_table_row_per_patient_scenario_and_horizon(fh_structur
     assert sorted(rows["patient_id"].unique()) == sorted(map(str, few.patients.index))
     assert len(rows) == 3 * len(SCENARIOS) * 2  # patients x scenarios x horizons (5, 10)
     assert rows["risk"].between(0, 1).all()
-    assert (rows["risk_low"] <= rows["risk"]).all() and (rows["risk"] <= rows["risk_high"]).all()
+    assert (rows["risk_low"] <= rows["risk"]).all()
+    assert (rows["risk"] <= rows["risk_high"]).all()
