@@ -93,7 +93,12 @@ def prior_fit(cohort, model, *, draws: int, seed: int):
     spec = model if isinstance(model, ModelSpec) else load_spec(model)
     design = build_design(cohort, spec)
     bundle = build_model(spec, design)
-    samples = Predictive(bundle.model, num_samples=draws)(jax.random.PRNGKey(seed), bundle.data)
+    # The factor scores are whitened by the microbiome samples (see
+    # microbiome.sample_patients), so prior draws must not see the samples.
+    data = dict(bundle.data)
+    if "clr" in data:
+        data["clr"], data["sample_patient"] = data["clr"][:0], data["sample_patient"][:0]
+    samples = Predictive(bundle.model, num_samples=draws)(jax.random.PRNGKey(seed), data)
     observed = {"log_ldl", "y_long", "cac_positive", "log_cac", "log_plaque_volume",
                 "log_cimt", "clr", "survival"}
     posterior = {name: np.asarray(value)[None] for name, value in samples.items()

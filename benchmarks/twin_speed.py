@@ -54,15 +54,18 @@ def main() -> None:
     new = simulate_cohort(args.new_patients, seed=args.seed + 1000)
     patient = str(new.cohort.patients.index[0])
 
-    timings = []
+    timings, conditioning = [], []
     for _ in range(6):
         started = time.perf_counter()
         draws, select = new_patient_draws(fitted, new.cohort, patient, seed=1, max_draws=1000)
+        conditioned = time.perf_counter()
         twin = make_twin(fitted, new.cohort, patient, SCENARIOS, seed=1, draws=draws,
                          select=select)
         jax.block_until_ready(twin.trajectories["cumulative_incidence"].values)
         timings.append(time.perf_counter() - started)
-    print(f"new patient twin: median of 5 warm runs {statistics.median(timings[1:]):.3f} s "
+        conditioning.append(conditioned - started)
+    print(f"new patient twin: median of 5 warm runs {statistics.median(timings[1:]):.3f} s, "
+          f"of which conditioning {statistics.median(conditioning[1:]):.3f} s "
           f"(first run, with compilation: {timings[0]:.1f} s)")
 
     started = time.perf_counter()

@@ -40,10 +40,16 @@ EXTRA_FIELDS = ("diverging", "energy", "num_steps", "accept_prob", "potential_en
 
 # Sites that are reparameterisation helpers or patient arrays, not population parameters.
 _NOT_POPULATION = set(PATIENT_SITES) | {
-    "centre_raw", "family_raw", "centre_effect", "family_effect", "z", "loading_free", "loading_anchor",
+    "centre_raw", "family_raw", "centre_effect", "family_effect", "z", "z_raw", "loading_free",
+    "loading_anchor",
     "baseline_steps", "corr_chol", "prs_missing", "diet_missing", "lpa_missing",
     "sbp_missing",
 }
+
+
+# Population sites left out of the dense block: the microbiome factor model's many
+# taxon-level parameters, which are nearly independent of the rest.
+_DIAGONAL_POPULATION = {"mu_taxa", "psi", "loading_free", "loading_anchor", "loading_scale"}
 
 
 @dataclass
@@ -108,7 +114,7 @@ def _dense_blocks(bundle: ModelBundle) -> list[tuple[str, ...]] | bool:
     trace = handlers.trace(handlers.seed(bundle.model, 0)).get_trace(bundle.data)
     names = tuple(name for name, site in trace.items()
                   if site["type"] == "sample" and not site["is_observed"]
-                  and name not in _NOT_POPULATION)
+                  and name not in _NOT_POPULATION and name not in _DIAGONAL_POPULATION)
     return [names] if len(names) > 1 else False
 
 

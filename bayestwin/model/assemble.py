@@ -53,10 +53,12 @@ def site_dims(spec: ModelSpec, design: Design) -> dict[str, list[str]]:
     dims = {name: ["patient"] for name in PATIENT_SITES if name not in ("b_raw", "b", "coef")}
     dims.update({
         "beta_variant": ["variant_effect"], "sigma_r": ["responsiveness_group"],
+        "sigma_u_family": ["spread"],
         "gamma": ["susceptibility_covariate"], "gamma_z": ["factor"], "beta_z": ["factor"],
         "centre_raw": ["centre"], "centre_effect": ["centre"],
         "family_raw": ["family"], "family_effect": ["family"],
-        "z": ["patient", "factor"], "mu_taxa": ["taxon"], "psi": ["taxon"],
+        "z": ["patient", "factor"], "z_raw": ["patient", "factor"], "z_prior": ["patient"],
+        "mu_taxa": ["taxon"], "psi": ["taxon"],
         "loading_scale": ["factor"], "loading_anchor": ["factor"],
         "loading": ["taxon", "factor"],
         "baseline_steps": ["spline_step"], "spline_coef": ["spline_basis"],
@@ -79,6 +81,7 @@ def site_coords(design: Design) -> dict[str, list]:
     """Return the coordinate values of every dim used by `site_dims`."""
     coords = dict(design.coords)
     coords["responsiveness_group"] = list(treatment.RESPONSIVENESS_GROUPS)
+    coords["spread"] = ["patient", "family"]
     if "spline_basis" in coords:
         coords["spline_step"] = list(range(len(coords["spline_basis"]) - 1))
     if "random_effect" in coords:
@@ -112,7 +115,7 @@ def build_model(spec: ModelSpec, design: Design, *, dtype=None) -> ModelBundle:
         z = None
         if spec.has("microbiome"):
             micro = microbiome.sample_population(spec, design)
-            z = microbiome.sample_patients(design)
+            z = microbiome.sample_patients(design, micro, data["sample_patient"], data["clr"])
             microbiome.observe(micro, z, data["sample_patient"], data["clr"])
 
         state = {}
@@ -139,7 +142,10 @@ def _lipid_block(spec, design, data, filled, z) -> dict:
     response = None
     if spec.has("treatment"):
         drug_params = treatment.sample_population(spec)
-        response = treatment.sample_patients(spec, drug_params, design.n_patients)
+        response = treatment.sample_patients(spec, drug_params, design.n_patients,
+                                             informed=treatment.measured_on_treatment(data))
+        response["centre_statin"], response["centre_nonstatin"] = treatment.mean_log_remaining(
+            drug_params, data)
     patient = lipids.sample_patients(spec, params, design, data, mean, reference=reference,
                                      response=response)
     slope = patient["v"] / 10.0
@@ -161,7 +167,10 @@ def _burden_block(spec, design, data, filled, z, state) -> dict:
     settings = spec.section("burden")
     params = burden.sample_population(spec, design)
     covariates = burden.susceptibility_matrix(design, data, filled)
-    log_s = burden.sample_patients(params, design, covariates, z)
+    log_s = burden.sample_patients(params, design, covariates, z,
+                                   parameterisation=settings.parameterisation,
+                                   informed=(burden.imaged(data, design.n_patients)
+                                             if spec.has("imaging") else None))
     excess = burden.piece_excess(state["log_level"], state["slope"], data["piece_start"],
                                  data["piece_stop"], settings.threshold)
     weight = None

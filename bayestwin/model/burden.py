@@ -48,23 +48,43 @@ def susceptibility_matrix(design, data: dict, filled: dict):
     return jnp.stack(columns, axis=-1)
 
 
-def sample_patients(params: dict, design, covariates, z=None) -> jnp.ndarray:
-    """Sample log susceptibility per patient (non-centred); returns log s_i.
+def sample_patients(params: dict, design, covariates, z=None, *, parameterisation="non_centred",
+                    informed=None) -> jnp.ndarray:
+    """Sample log susceptibility per patient; returns log s_i.
 
-    Without a patient effect (``[burden] patient_effect = false``), log s_i
-    is the covariate part alone.
+    The patient effect e_i ~ Normal(0, sigma_s) is sampled as ``xi``.
+    ``centred`` samples e_i itself and ``non_centred`` samples e_i / sigma_s.
+    ``by_data`` samples e_i for the patients whose `informed` flag is set
+    (imaging measures their burden closely) and e_i / sigma_s for the others,
+    so that neither group sits in a funnel with sigma_s. Without a patient
+    effect (``[burden] patient_effect = false``), log s_i is the covariate
+    part alone.
     """
     n = design.n_patients
     log_s = jnp.zeros(n)
     if "sigma_s" in params:
-        with numpyro.plate("patient", n, dim=-1):
-            xi = numpyro.sample("xi", dist.Normal(0.0, 1.0))
-        log_s = params["sigma_s"] * xi
+        log_s = priors.centred_or_not("xi", params["sigma_s"], n, parameterisation, informed)
     if "gamma" in params:
         log_s = log_s + covariates @ params["gamma"]
     if "gamma_z" in params and z is not None:
         log_s = log_s + z @ params["gamma_z"]
     return numpyro.deterministic("log_s", log_s)
+
+
+def imaged(data: dict, n: int):
+    """Return which patients have a measure that locates their burden, shape (N,) bool.
+
+    Plaque volume, carotid IMT and a positive CAC score measure the burden;
+    a CAC of zero only bounds it from above, which leaves log s close to its
+    prior, so it does not count.
+    """
+    count = jnp.zeros(n)
+    for key in ("plaque_patient", "cimt_patient"):
+        if key in data:
+            count = count.at[data[key]].add(1.0)
+    if "cac_patient" in data:
+        count = count.at[data["cac_patient"]].add((data["cac_value"] > 0).astype(count.dtype))
+    return count > 0
 
 
 def piece_excess(log_level, slope, piece_start, piece_stop, threshold):

@@ -22,11 +22,6 @@ from bayestwin.spec import ModelSpec
 NONSTATIN_CLASSES = ("ezetimibe", "pcsk9_antibody", "pcsk9_sirna", "bempedoic_acid")
 """Lipid-lowering classes other than statins, in the order of the design's class axis."""
 
-NOMINAL_STATIN_EMAX = 0.6
-NOMINAL_STATIN_ED50 = 6.0
-NOMINAL_CLASS_EFFECTS = (0.21, 0.6, 0.5, 0.18)
-"""Typical drug effects that only centre the sampled level; they do not change the model."""
-
 TIME_VARYING_MARKERS = {"sbp": "sbp", "smoking": "smoking_current", "diabetes": "diabetes"}
 """Measurement marker of each time-varying susceptibility covariate (values 0/1 but SBP)."""
 
@@ -282,17 +277,6 @@ def _add_lipids(design: Design, cohort: Cohort, spec: ModelSpec) -> None:
     fallback = design.origin + patients["end_time"].to_numpy(float) / 2.0
     design.arrays["lipid_centre_time"] = np.where(counts > 0, sums / np.maximum(counts, 1),
                                                   fallback)
-    # Mean nominal log reduction of each patient's measurements, per responsiveness group:
-    # the level is sampled at that reduction too (see lipids.sample_patients).
-    piece = design.arrays["obs_piece"]
-    dose = pieces["statin_dose"][patient, piece]
-    statin = pieces["statin_adherence"][patient, piece] * np.log1p(
-        -NOMINAL_STATIN_EMAX * dose / (NOMINAL_STATIN_ED50 + dose))
-    others = (pieces["class_adherence"][patient, piece] * np.log1p(
-        -np.asarray(NOMINAL_CLASS_EFFECTS))).sum(axis=-1)
-    for name, values in (("statin", statin), ("nonstatin", others)):
-        total = np.bincount(patient, weights=values, minlength=design.n_patients)
-        design.arrays[f"lipid_centre_{name}"] = total / np.maximum(counts, 1)
 
     # Stage 3: patient-level covariates of untreated LDL-C.
     covariates = lipids.covariates

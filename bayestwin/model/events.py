@@ -3,8 +3,8 @@
     h_i(t) = h0(t) exp(x_i beta + alpha_B log(B_i(t) / B_ref)
                        + alpha_L (L_i(t) - L_ref) + alpha_value m_i(t))
 
-log h0 is a cubic B-spline with a random-walk prior on its coefficients (or a
-Weibull). The competing cause (non-cardiovascular death) has a Gompertz
+log h0 is a cubic B-spline with a random-walk prior on its coefficients,
+anchored at the middle coefficient (``baseline_log_hazard``), or a Weibull. The competing cause (non-cardiovascular death) has a Gompertz
 hazard in age, exp(delta0 + delta1 (age - 60) / 10 + delta_male male). Each
 patient contributes d log h(T) - integral of h from entry to T for each
 cause; entry is the age at entry on the age scale (delayed entry).
@@ -31,8 +31,11 @@ def sample_population(spec: ModelSpec, design) -> dict:
         smoothness = priors.sample(spec, "baseline_smoothness")
         steps = numpyro.sample("baseline_steps",
                                dist.Normal(0.0, 1.0).expand([n_basis - 1]).to_event(1))
+        # The walk is anchored at the middle coefficient, where follow-up is, because
+        # the first coefficient's age has few events and all others moved with it.
+        walk = jnp.concatenate([jnp.zeros(1), jnp.cumsum(smoothness * steps)])
         params["spline_coef"] = numpyro.deterministic(
-            "spline_coef", first + jnp.concatenate([jnp.zeros(1), jnp.cumsum(smoothness * steps)]))
+            "spline_coef", first + walk - walk[n_basis // 2])
     else:
         params["baseline_log_hazard"] = priors.sample(spec, "baseline_log_hazard")
         params["weibull_shape"] = priors.sample(spec, "weibull_shape")

@@ -15,6 +15,7 @@ import numpyro
 import numpyro.distributions as dist
 
 from bayestwin.model import priors
+from bayestwin.model.polar import SpreadPair
 from bayestwin.spec import ModelSpec
 
 
@@ -42,7 +43,17 @@ def fill_covariates(design, data: dict) -> dict:
 def sample_population(spec: ModelSpec, design) -> dict:
     """Sample the population parameters of untreated LDL-C."""
     settings = spec.section("lipids")
-    params = {"mu_u": priors.sample(spec, "mu_u"), "sigma_u": priors.sample(spec, "sigma_u")}
+    params = {"mu_u": priors.sample(spec, "mu_u")}
+    if _polar_spreads(spec):
+        # Patient and family spreads: their squares add up in families of one to three
+        # patients, so they are sampled as one pair in polar coordinates (model.polar).
+        pair = numpyro.sample("sigma_u_family", SpreadPair(
+            priors.distribution(spec.prior("sigma_u")),
+            priors.distribution(spec.prior("sigma_family"))))
+        params["sigma_u"] = numpyro.deterministic("sigma_u", pair[0])
+        params["sigma_family"] = numpyro.deterministic("sigma_family", pair[1])
+    else:
+        params["sigma_u"] = priors.sample(spec, "sigma_u")
     covariates = settings.covariates
     if "variant_class" in covariates:
         classes = design.coords["variant_class"]
@@ -60,7 +71,8 @@ def sample_population(spec: ModelSpec, design) -> dict:
     if "microbiome" in covariates and "factor" in design.coords:
         params["beta_z"] = priors.sample(spec, "beta_z", (len(design.coords["factor"]),))
     for effect in settings.random_effects:
-        params[f"sigma_{effect}"] = priors.sample(spec, f"sigma_{effect}")
+        if f"sigma_{effect}" not in params:
+            params[f"sigma_{effect}"] = priors.sample(spec, f"sigma_{effect}")
     if settings.slope == "random":
         params["mu_v"] = priors.sample(spec, "mu_v")
         params["sigma_v"] = priors.sample(spec, "sigma_v")
@@ -68,6 +80,12 @@ def sample_population(spec: ModelSpec, design) -> dict:
     if settings.likelihood == "student_t":
         params["nu"] = priors.sample(spec, "nu")
     return params
+
+
+def _polar_spreads(spec: ModelSpec) -> bool:
+    """Return whether sigma_u and sigma_family are sampled as one polar pair."""
+    return ("family" in spec.section("lipids").random_effects
+            and not spec.prior("sigma_u").is_fixed and not spec.prior("sigma_family").is_fixed)
 
 
 def fixed_part(spec: ModelSpec, params: dict, design, data: dict, filled: dict, z=None):
@@ -88,13 +106,23 @@ def fixed_part(spec: ModelSpec, params: dict, design, data: dict, filled: dict, 
 
 
 def sample_group_effects(spec: ModelSpec, params: dict, design) -> None:
-    """Sample centre and family effects (non-centred) into `params`."""
-    for effect in spec.section("lipids").random_effects:
+    """Sample centre and family effects into `params`.
+
+    Effects listed in ``[lipids] centred_effects`` are sampled directly
+    (``{effect}_raw`` contains the effect), which suits groups with many
+    patients such as centres; the others are non-centred (``{effect}_raw``
+    contains the effect divided by its spread), which suits small groups such
+    as families.
+    """
+    settings = spec.section("lipids")
+    for effect in settings.random_effects:
         size = len(design.coords[effect])
+        scale = params[f"sigma_{effect}"]
+        centred = effect in settings.centred_effects
         with numpyro.plate(effect, size):
-            raw = numpyro.sample(f"{effect}_raw", dist.Normal(0.0, 1.0))
+            raw = numpyro.sample(f"{effect}_raw", dist.Normal(0.0, scale if centred else 1.0))
         params[f"{effect}_effect"] = numpyro.deterministic(
-            f"{effect}_effect", params[f"sigma_{effect}"] * raw)
+            f"{effect}_effect", raw if centred else scale * raw)
 
 
 def sample_patients(spec: ModelSpec, params: dict, design, data: dict, mean, *,
@@ -103,12 +131,13 @@ def sample_patients(spec: ModelSpec, params: dict, design, data: dict, mean, *,
 
     The slope and responsiveness are drawn first, then the level where the
     patient's data are: w_i = u_i + v_i (c_i - reference) / 10 + r_i l_i,
-    with c_i the mean time and l_i the mean nominal log reduction of the
-    patient's measurements. Given v_i and r_i, the prior of w_i is the prior
-    of u_i shifted by those terms (a shear with unit Jacobian), so the model
-    is unchanged, but NUTS no longer walks the narrow level-slope and
-    level-responsiveness ridges of patients measured far from the reference
-    age or only on treatment. u_i is recorded as a deterministic site.
+    with c_i the mean time and l_i the mean log reduction of the patient's
+    measurements under the current drug-effect draws (`response` carries it).
+    Given v_i, r_i and the drug effects, the prior of w_i is the prior of u_i
+    shifted by those terms (a shear with unit Jacobian), so the model is
+    unchanged, but NUTS no longer walks the narrow ridges between the level
+    and the slope, the responsiveness or the drug effects of patients
+    measured far from the reference age or only on treatment. u_i is recorded as a deterministic site.
     ``[lipids] parameterisation = "non_centred"`` samples the standardised
     level (w_i - centre_i) / sigma_u instead of w_i.
     """
@@ -122,8 +151,8 @@ def sample_patients(spec: ModelSpec, params: dict, design, data: dict, mean, *,
         v = jnp.zeros(n)
     shift = v * (data["lipid_centre_time"] - reference) / 10.0
     if response is not None:
-        shift = (shift + response["r_statin"] * data["lipid_centre_statin"]
-                 + response["r_nonstatin"] * data["lipid_centre_nonstatin"])
+        shift = (shift + response["r_statin"] * response["centre_statin"]
+                 + response["r_nonstatin"] * response["centre_nonstatin"])
     centre = mean + shift
     scale = params["sigma_u"]
     if settings.parameterisation == "centred":

@@ -12,6 +12,7 @@ prior, so no patient is dropped.
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro
@@ -51,11 +52,42 @@ def sample_population(spec: ModelSpec, design) -> dict:
     return {"mu_taxa": mu, "psi": psi, "loading": loading}
 
 
-def sample_patients(design) -> jnp.ndarray:
-    """Sample each patient's factor scores z_i, shape (N, K)."""
-    n_factors = len(design.coords["factor"])
-    with numpyro.plate("patient", design.n_patients, dim=-1):
-        z = numpyro.sample("z", dist.Normal(0.0, 1.0).expand([n_factors]).to_event(1))
+def sample_patients(design, params: dict, sample_patient, clr) -> jnp.ndarray:
+    """Sample each patient's factor scores z_i, shape (N, K).
+
+    Given the loadings and residual scales, the samples alone give z_i a
+    Gaussian conditional posterior N(m_i, V_i) with precision
+    P_i = I + n_i Lambda' Psi^-2 Lambda (n_i samples). The site ``z_raw``
+    contains e_i with z_i = m_i + R_i'^-1 e_i (R_i R_i' = P_i), and the factor
+    ``z_prior`` adds the prior of z_i and the Jacobian, so the model is
+    unchanged. In e the samples' information is already whitened: NUTS no
+    longer walks the ridge between the residual scale of an anchor taxon and
+    the scores of every patient. A patient without a sample has m_i = 0 and
+    P_i = I, so z_i = e_i.
+
+    NOTE: prior draws made with `numpyro.infer.Predictive` skip the factor,
+    so they must be made from data without samples (as
+    `bayestwin.testing.prior_fit` does); otherwise z_i would lean towards
+    the samples.
+    """
+    n, n_factors = design.n_patients, len(design.coords["factor"])
+    weighted = params["loading"] / params["psi"][:, None] ** 2          # Psi^-2 Lambda
+    count = jax.ops.segment_sum(jnp.ones(clr.shape[0]), sample_patient, num_segments=n)
+    residual_sum = jax.ops.segment_sum(clr - params["mu_taxa"][None, :], sample_patient,
+                                       num_segments=n)                  # (N, T)
+    information = params["loading"].T @ weighted                       # Lambda' Psi^-2 Lambda
+    precision = jnp.eye(n_factors) + count[:, None, None] * information[None]
+    root = jnp.linalg.cholesky(precision)                               # R_i, lower
+    mean = jax.scipy.linalg.cho_solve((root, True), (residual_sum @ weighted)[..., None])[..., 0]
+    with numpyro.plate("patient", n, dim=-1):
+        e = numpyro.sample("z_raw", dist.Normal(0.0, 1.0).expand([n_factors]).to_event(1))
+        offset = jax.scipy.linalg.solve_triangular(
+            jnp.swapaxes(root, -1, -2), e[..., None], lower=False)[..., 0]
+        z = numpyro.deterministic("z", mean + offset)
+        log_jacobian = -jnp.sum(jnp.log(jnp.diagonal(root, axis1=-2, axis2=-1)), axis=-1)
+        standard = dist.Normal(0.0, 1.0)
+        numpyro.factor("z_prior", jnp.sum(standard.log_prob(z) - standard.log_prob(e), axis=-1)
+                       + log_jacobian)
     return z
 
 

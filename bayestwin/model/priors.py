@@ -51,3 +51,21 @@ def sample(spec: ModelSpec, name: str, shape: tuple[int, ...] = (), *,
     if shape:
         base = base.expand(shape).to_event(len(shape))
     return numpyro.sample(site, base)
+
+
+def centred_or_not(name: str, scale, n: int, parameterisation: str, informed=None):
+    """Sample n zero-mean normal effects of spread `scale` under a parameterisation.
+
+    Returns the effects. The site `name` contains them (``centred``), their
+    standardised values (``non_centred``), or, with ``by_data``, the effects
+    where `informed` is true and the standardised values elsewhere.
+    """
+    if parameterisation == "centred":
+        centred = jnp.ones(n, dtype=bool)
+    elif parameterisation == "non_centred" or informed is None:
+        centred = jnp.zeros(n, dtype=bool)
+    else:
+        centred = informed
+    with numpyro.plate("patient", n, dim=-1):
+        raw = numpyro.sample(name, dist.Normal(0.0, jnp.where(centred, scale, 1.0)))
+    return jnp.where(centred, raw, scale * raw)

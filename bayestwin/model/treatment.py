@@ -11,6 +11,7 @@ below the untreated level:
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
@@ -35,27 +36,57 @@ def sample_population(spec: ModelSpec) -> dict:
     return params
 
 
-def sample_patients(spec: ModelSpec, params: dict, n_patients: int) -> dict:
+def sample_patients(spec: ModelSpec, params: dict, n_patients: int, informed=None) -> dict:
     """Sample each patient's responsiveness to statins and to other classes.
 
     ``parameterisation = "centred"`` samples log r directly, which suits
     patients with LDL-C measured both before and on treatment;
-    ``non_centred`` samples standard normals scaled by sigma_r.
+    ``non_centred`` samples standard normals scaled by sigma_r; ``by_data``
+    samples log r for the patients measured on that treatment (`informed`,
+    one (N,) flag per group) and the standard normal for the others, whose
+    responsiveness only the prior informs.
     """
     if not spec.section("treatment").responsiveness:
         ones = jnp.ones(n_patients)
         return {"r_statin": ones, "r_nonstatin": ones}
-    centred = spec.section("treatment").parameterisation == "centred"
+    parameterisation = spec.section("treatment").parameterisation
     values = {}
     for group, name in enumerate(("statin", "nonstatin")):
-        scale = params["sigma_r"][group]
-        with numpyro.plate("patient", n_patients, dim=-1):
-            if centred:
-                log_r = numpyro.sample(f"log_r_{name}", dist.Normal(0.0, scale))
-            else:
-                log_r = scale * numpyro.sample(f"eta_{name}", dist.Normal(0.0, 1.0))
+        flags = None if informed is None else informed[group]
+        site = f"log_r_{name}" if parameterisation == "centred" else f"eta_{name}"
+        log_r = priors.centred_or_not(site, params["sigma_r"][group], n_patients,
+                                      parameterisation, flags)
         values[f"r_{name}"] = numpyro.deterministic(f"r_{name}", jnp.exp(log_r))
     return values
+
+
+def measured_on_treatment(data: dict):
+    """Return (statin, non-statin) flags of patients with LDL-C measured on that treatment."""
+    patient, piece = data["obs_patient"], data["obs_piece"]
+    n = data["statin_dose"].shape[0]
+    on_statin = data["statin_dose"][patient, piece] * data["statin_adherence"][patient, piece] > 0
+    on_other = jnp.sum(data["class_adherence"][patient, piece], axis=-1) > 0
+    return tuple(jnp.zeros(n).at[patient].add(flag.astype(float)) > 0
+                 for flag in (on_statin, on_other))
+
+
+def mean_log_remaining(params: dict, data: dict):
+    """Return each patient's mean log remaining fraction over their LDL-C measurements.
+
+    One (N,) array per responsiveness group (statin, other classes), per unit
+    of responsiveness and under the current drug-effect parameters. A patient
+    measured only off treatment, or not at all, gets zero.
+    """
+    patient, piece = data["obs_patient"], data["obs_piece"]
+    n = data["statin_dose"].shape[0]
+    dose = data["statin_dose"][patient, piece]
+    statin = data["statin_adherence"][patient, piece] * jnp.log1p(
+        -statin_fraction(params["statin_emax"], params["statin_ed50"], dose))
+    others = jnp.sum(data["class_adherence"][patient, piece]
+                     * jnp.log1p(-params["class_effect"]), axis=-1)
+    counts = jnp.maximum(jax.ops.segment_sum(jnp.ones_like(statin), patient, num_segments=n), 1.0)
+    return tuple(jax.ops.segment_sum(values, patient, num_segments=n) / counts
+                 for values in (statin, others))
 
 
 def statin_fraction(emax, ed50, dose):

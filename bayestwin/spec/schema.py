@@ -71,6 +71,7 @@ SECTIONS: MappingProxyType[str, dict[str, Key]] = MappingProxyType({
         "likelihood": Key("str", "student_t", ("student_t", "normal")),
         "covariates": Key("list", list(LIPID_COVARIATES), LIPID_COVARIATES),
         "random_effects": Key("list", ["centre", "family"], ("centre", "family")),
+        "centred_effects": Key("list", [], ("centre", "family")),
         "slope": Key("str", "random", ("none", "random")),
         "reference_class": Key("str", "ldlr_defective", tuple(VARIANT_CLASSES)),
         "parameterisation": Key("str", "centred", ("centred", "non_centred")),
@@ -87,7 +88,7 @@ SECTIONS: MappingProxyType[str, dict[str, Key]] = MappingProxyType({
     "treatment": {
         "responsiveness": Key("bool", True),
         "use_adherence": Key("bool", True),
-        "parameterisation": Key("str", "centred", ("centred", "non_centred")),
+        "parameterisation": Key("str", "centred", ("centred", "non_centred", "by_data")),
     },
     "burden": {
         "threshold": Key("float", 1.8, minimum=0.0),
@@ -102,7 +103,7 @@ SECTIONS: MappingProxyType[str, dict[str, Key]] = MappingProxyType({
         "sbp_scale": Key("float", 15.0, minimum=1e-6),
         "time_varying": Key("list", [], TIME_VARYING_COVARIATES),
         "patient_effect": Key("bool", True),
-        "parameterisation": Key("str", "non_centred", ("centred", "non_centred")),
+        "parameterisation": Key("str", "non_centred", ("centred", "non_centred", "by_data")),
     },
     "imaging": {
         "cac": Key("bool", True),

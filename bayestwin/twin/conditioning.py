@@ -39,6 +39,10 @@ Because blocks are accepted separately, the acceptance rate does not fall
 with the number of patients conditioned at once. Before sampling, the split
 into blocks is checked numerically against the full log density. A model
 whose density does not split as expected falls back to one joint block.
+
+The compiled sampler takes the patients' arrays as arguments, so a later call
+with the same model structure and array shapes (for example another patient
+with as many measurements) reuses it instead of compiling again.
 """
 
 from __future__ import annotations
@@ -87,6 +91,9 @@ DRAW_BATCH = 128
 
 LOW_ACCEPTANCE = 0.05
 """Mean acceptance below which a patient's draws are flagged with a `ConvergenceWarning`."""
+
+COMPILED_CACHE_SIZE = 8
+"""Compiled conditioning samplers kept per process, the least recently used dropped first."""
 
 
 @dataclass
@@ -218,38 +225,31 @@ def condition_new_patients(fit: Fit, cohort: Cohort, *, seed: int, max_draws: in
     plan = _plan_sites(bundle, fit, draw_index)
     population = plan.population
 
-    # Stage 2: the flat unconstrained vector, its blocks, and the block log density.
-    dimension, unravel, flat_block = _flat_layout(plan)
-    n_blocks = plan.n_blocks
-    log_terms = _block_log_density(bundle, plan, unravel)
-    first = {name: values[0] for name, values in population.items()}
-    if not _splits_into_blocks(log_terms, first, flat_block, n_blocks, seed):
-        logger.warning("the log density of %s does not split into per-patient blocks as the "
-                       "site dims suggest; conditioning all patients as one block, which "
-                       "lowers the acceptance rate", fit.spec.name)
-        flat_block = np.zeros_like(flat_block)
-        single = log_terms
-
-        def log_terms(flat, params):  # noqa: F811 - one block that holds everything
-            blocks, rest = single(flat, params)
-            return jnp.atleast_1d(blocks.sum() + rest), jnp.zeros(())
-
-        block_patients = [np.concatenate(plan.block_patients)]
-        n_blocks = 1
+    # The sampler is compiled once per model structure and array shapes (see _structure_key).
+    key = _structure_key(fit, bundle, plan, steps)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        compiled = _compile(bundle, plan, steps, population, seed)
+        _COMPILED[key] = compiled
+        while len(_COMPILED) > COMPILED_CACHE_SIZE:
+            _COMPILED.pop(next(iter(_COMPILED)))
     else:
-        block_patients = plan.block_patients
+        _COMPILED[key] = _COMPILED.pop(key)  # most recently used last
+    n_blocks = compiled.n_blocks
+    block_patients = ([np.concatenate(plan.block_patients)] if compiled.single_block
+                      else plan.block_patients)
     logger.info("conditioning %d patient(s) in %d block(s): %d free parameters, %d population "
-                "draws", design.n_patients, n_blocks, dimension, len(draw_index))
+                "draws", design.n_patients, n_blocks, compiled.dimension, len(draw_index))
 
     # Stage 3: mode, Laplace proposal and independence Metropolis-Hastings per draw.
-    sampler = _make_sampler(log_terms, flat_block, n_blocks, dimension, steps)
-
     keys = np.asarray(jax.random.split(root_key(seed), len(draw_index)))
-    flat_draws, acceptance, converged = _map_batches(jax.vmap(sampler), (population, keys),
-                                                     len(draw_index))
+    flat_draws, acceptance, converged = _map_batches(compiled.sample, (population, keys),
+                                                     len(draw_index), bundle.data)
 
     # Stage 4: per-patient sites (free and deterministic) from the drawn parameters.
-    draws = _patient_sites(bundle, plan, unravel, flat_draws, population)
+    draws = {name: np.asarray(value) for name, value in _map_batches(
+        compiled.patient_sites, (flat_draws, population), flat_draws.shape[0],
+        bundle.data).items()}
     patient_acceptance = np.zeros(design.n_patients)
     patient_converged = np.zeros(design.n_patients, dtype=bool)
     block_acceptance = np.asarray(acceptance).mean(axis=0)
@@ -346,6 +346,80 @@ def _abstract_trace(bundle: ModelBundle) -> dict[str, _SiteShape]:
 
     jax.eval_shape(run)
     return sites
+
+
+@dataclass
+class _Compiled:
+    """Compiled sampler and site function of one model structure, reused across calls."""
+
+    sample: Callable  # (population batch, keys, data) -> (flat draws, acceptance, reached)
+    patient_sites: Callable  # (flat draws, population batch, data) -> per-patient sites
+    dimension: int
+    n_blocks: int
+    single_block: bool  # the density did not split by patient: one joint block
+
+
+_COMPILED: dict[tuple, _Compiled] = {}
+"""Compiled conditioning functions by `_structure_key`, oldest first."""
+
+
+def _structure_key(fit: Fit, bundle: ModelBundle, plan: _Plan, steps: int) -> tuple:
+    """Return what the compiled functions depend on besides their array arguments.
+
+    The model reads per-patient values from ``bundle.data`` (an argument of
+    the compiled functions) but takes its structure from the spec and the
+    design: array shapes, missing-covariate masks, anchors and other design
+    constants. Two calls with equal keys trace the same program.
+    """
+    design = bundle.design
+
+    def arrays(mapping):
+        return tuple((name, np.shape(value), str(np.asarray(value).dtype),
+                      np.asarray(value).tobytes() if name in ("anchor_index",) else b"")
+                     for name, value in sorted(mapping.items()))
+
+    def owners(mapping):
+        return tuple((name, np.asarray(value).tobytes()) for name, value in sorted(mapping.items()))
+
+    return (
+        fit.spec.sha256 or fit.spec.text, steps, arrays(bundle.data),
+        arrays({name: design.arrays[name] for name in ("anchor_index",) if name in design.arrays}),
+        owners(design.masks), repr(sorted(design.info.items())), tuple(plan.free),
+        tuple((name, known.tobytes(), unknown.tobytes())
+              for name, (known, unknown) in sorted(plan.partial.items())),
+        owners(plan.site_owner), owners(plan.free_owner), plan.n_blocks,
+        tuple((name, value.shape) for name, value in sorted(plan.template.items())),
+        tuple((name, np.shape(value)[1:]) for name, value in sorted(plan.population.items())),
+    )
+
+
+def _compile(bundle: ModelBundle, plan: _Plan, steps: int, population: dict,
+             seed: int) -> _Compiled:
+    """Build the block log density, check that it splits by block, and jit the sampler."""
+    dimension, unravel, flat_block = _flat_layout(plan)
+    n_blocks = plan.n_blocks
+    log_terms = _block_log_density(bundle, plan, unravel)
+    first = {name: values[0] for name, values in population.items()}
+    single_block = not _splits_into_blocks(log_terms, first, bundle.data, flat_block, n_blocks,
+                                           seed)
+    if single_block:
+        logger.warning("the log density of %s does not split into per-patient blocks as the "
+                       "site dims suggest; conditioning all patients as one block, which "
+                       "lowers the acceptance rate", bundle.spec.name)
+        flat_block = np.zeros_like(flat_block)
+        split = log_terms
+
+        def log_terms(flat, params, data):  # noqa: F811 - one block that contains everything
+            blocks, rest = split(flat, params, data)
+            return jnp.atleast_1d(blocks.sum() + rest), jnp.zeros(())
+
+        n_blocks = 1
+    sampler = _make_sampler(log_terms, flat_block, n_blocks, dimension, steps)
+    return _Compiled(
+        sample=jax.jit(jax.vmap(sampler, in_axes=(0, 0, None))),
+        patient_sites=jax.jit(jax.vmap(_patient_sites(bundle, plan, unravel),
+                                       in_axes=(0, 0, None))),
+        dimension=dimension, n_blocks=n_blocks, single_block=single_block)
 
 
 def _plan_sites(bundle: ModelBundle, fit: Fit, draw_index: np.ndarray) -> _Plan:
@@ -471,15 +545,15 @@ def _constrained_params(plan: _Plan, unravel: Callable, flat, population: dict):
 
 
 def _block_log_density(bundle: ModelBundle, plan: _Plan, unravel: Callable) -> Callable:
-    """Return f(flat, population) -> (log density per block, remaining terms)."""
+    """Return f(flat, population, data) -> (log density per block, remaining terms)."""
     n_blocks = plan.n_blocks
     free_owner = {name: jnp.asarray(owner) for name, owner in plan.free_owner.items()}
     site_owner = {name: jnp.asarray(owner) for name, owner in plan.site_owner.items()}
 
-    def log_terms(flat, population):
+    def log_terms(flat, population, data):
         params, jacobians = _constrained_params(plan, unravel, flat, population)
         model = handlers.substitute(handlers.seed(bundle.model, 0), data=params)
-        trace = handlers.trace(model).get_trace(bundle.data)
+        trace = handlers.trace(model).get_trace(data)
         blocks = jnp.zeros(n_blocks, dtype=flat.dtype)
         rest = jnp.zeros((), dtype=flat.dtype)
         for name, site in trace.items():
@@ -504,8 +578,8 @@ def _block_log_density(bundle: ModelBundle, plan: _Plan, unravel: Callable) -> C
     return log_terms
 
 
-def _splits_into_blocks(log_terms: Callable, population: dict, flat_block: np.ndarray,
-                        n_blocks: int, seed: int) -> bool:
+def _splits_into_blocks(log_terms: Callable, population: dict, data: dict,
+                        flat_block: np.ndarray, n_blocks: int, seed: int) -> bool:
     """Check that block k's log density depends only on block k's parameters.
 
     With random block weights w, the gradient of sum_k w_k f_k must equal
@@ -519,13 +593,13 @@ def _splits_into_blocks(log_terms: Callable, population: dict, flat_block: np.nd
     weights = rng.uniform(0.5, 2.0, n_blocks)
 
     @jax.jit
-    def gradients(x, pop):
-        weighted = jax.grad(lambda y: jnp.dot(weights, log_terms(y, pop)[0]))(x)
-        plain = jax.grad(lambda y: log_terms(y, pop)[0].sum())(x)
-        rest = jax.grad(lambda y: log_terms(y, pop)[1])(x)
+    def gradients(x, pop, values):
+        weighted = jax.grad(lambda y: jnp.dot(weights, log_terms(y, pop, values)[0]))(x)
+        plain = jax.grad(lambda y: log_terms(y, pop, values)[0].sum())(x)
+        rest = jax.grad(lambda y: log_terms(y, pop, values)[1])(x)
         return weighted, plain, rest
 
-    weighted, plain, rest = (np.asarray(g) for g in gradients(point, population))
+    weighted, plain, rest = (np.asarray(g) for g in gradients(point, population, data))
     scale = 1.0 + np.abs(plain)
     separable = np.all(np.abs(weighted - weights[flat_block] * plain) <= 1e-6 * scale)
     no_rest = np.all(np.abs(rest) <= 1e-8 * scale)
@@ -549,7 +623,7 @@ def _block_layout(flat_block: np.ndarray, n_blocks: int) -> tuple[np.ndarray, np
 
 def _make_sampler(log_terms: Callable, flat_block: np.ndarray, n_blocks: int, dimension: int,
                   steps: int) -> Callable:
-    """Return sample(population, key) -> (flat draw, acceptance per block, mode reached)."""
+    """Return sample(population, key, data) -> (flat draw, acceptance per block, mode reached)."""
     index, position = _block_layout(flat_block, n_blocks)
     width = index.shape[1]
     valid = jnp.asarray(index >= 0)
@@ -566,9 +640,9 @@ def _make_sampler(log_terms: Callable, flat_block: np.ndarray, n_blocks: int, di
         padded = jnp.where(valid, blocks, 0.0)
         return jnp.zeros(dimension, dtype=blocks.dtype).at[gather].add(padded)
 
-    def sample(population, key):
+    def sample(population, key, data):
         def negative(flat):
-            return -log_terms(flat, population)[0]
+            return -log_terms(flat, population, data)[0]
 
         def negative_total(flat):
             return negative(flat).sum()
@@ -658,42 +732,40 @@ def _make_sampler(log_terms: Callable, flat_block: np.ndarray, n_blocks: int, di
     return sample
 
 
-def _patient_sites(bundle: ModelBundle, plan: _Plan, unravel: Callable, flat_draws,
-                   population: dict) -> dict[str, np.ndarray]:
-    """Return the free and deterministic per-patient sites for every draw."""
+def _patient_sites(bundle: ModelBundle, plan: _Plan, unravel: Callable) -> Callable:
+    """Return f(flat, population, data) -> the free and deterministic per-patient sites."""
     wanted = set(plan.free)
     for name, dims in bundle.dims.items():
         if dims and (dims[0] == "patient" or dims[0].endswith("_missing")):
             wanted.add(name)
 
-    def one(flat, pop):
+    def one(flat, pop, data):
         params, _ = _constrained_params(plan, unravel, flat, pop)
         model = handlers.substitute(handlers.seed(bundle.model, 0), data=params)
-        trace = handlers.trace(model).get_trace(bundle.data)
+        trace = handlers.trace(model).get_trace(data)
         return {name: site["value"] for name, site in trace.items()
                 if name in wanted and site["type"] in ("sample", "deterministic")
                 and not site.get("is_observed", False)}
 
-    values = _map_batches(jax.vmap(one), (flat_draws, population), flat_draws.shape[0])
-    return {name: np.asarray(value) for name, value in values.items()}
+    return one
 
 
-def _map_batches(function: Callable, arguments, count: int):
-    """Apply a vectorised function to `count` draws in batches of at most `DRAW_BATCH`.
+def _map_batches(function: Callable, arguments, count: int, data: dict):
+    """Apply a jitted, vectorised function to `count` draws in batches of `DRAW_BATCH`.
 
-    Every batch has the same size (the last one is padded by repeating draws), so
-    the function compiles once; compiling `jax.lax.map` over a long loop of
-    Newton steps takes several times longer.
+    Every batch has the same size (the last one is padded by repeating draws),
+    so the function compiles once per batch size; compiling `jax.lax.map` over
+    a long loop of Newton steps takes several times longer. `data` goes to
+    every call unbatched.
     """
     size = min(DRAW_BATCH, count)
-    compiled = jax.jit(function)
     results = []
     for start in range(0, count, size):
         index = np.minimum(np.arange(start, start + size), count - 1)
         kept = min(size, count - start)
         batch = jax.tree_util.tree_map(lambda value, rows=index: np.asarray(value)[rows],
                                        arguments)
-        output = compiled(*batch)
+        output = function(*batch, data)
         results.append(jax.tree_util.tree_map(lambda value, n=kept: np.asarray(value)[:n],
                                               output))
     return jax.tree_util.tree_map(lambda *parts: np.concatenate(parts, axis=0), *results)

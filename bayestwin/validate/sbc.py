@@ -64,7 +64,7 @@ OBSERVED_SITES = ("log_ldl", "y_long")
 # Reparameterisation helpers: their information is in the sites derived from them.
 _HELPER_SITES = frozenset({
     "baseline_steps", "corr_chol", "v_raw", "eta_statin", "eta_nonstatin", "b_raw", "xi",
-    "centre_raw", "family_raw", "loading_free", "loading_anchor",
+    "centre_raw", "family_raw", "loading_free", "loading_anchor", "z_raw", "sigma_u_family",
 })
 # Dims that index patients, groups or observations, not population parameters.
 _UNIT_DIMS = frozenset({"patient", "family", "centre", "obs", "long_obs", "sample",
@@ -619,7 +619,7 @@ def quantity_names(bundle: ModelBundle, truth: dict[str, np.ndarray]) -> list[tu
     reparameterisation helpers), the patient-level elements of
     `PATIENT_QUANTITIES`, and the log likelihood. Elements that are fixed by
     construction or repeat another quantity are left out: the diagonal and
-    upper triangle of a correlation matrix, and the first spline coefficient
+    upper triangle of a correlation matrix, and the middle spline coefficient
     (equal to ``baseline_log_hazard``).
     """
     quantities = []
@@ -632,7 +632,7 @@ def quantity_names(bundle: ModelBundle, truth: dict[str, np.ndarray]) -> list[tu
         for index in np.ndindex(*shape):
             if site == "corr_b" and index[0] <= index[1]:
                 continue
-            if site == "spline_coef" and index == (0,):
+            if site == "spline_coef" and index == (shape[0] // 2,):
                 continue
             labels = [bundle.coords[d][i] for d, i in zip(dims, index, strict=True)] if dims \
                 else list(index)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import numpyro
 import pytest
-from numpyro.handlers import seed, trace
+from numpyro.handlers import seed, substitute, trace
+from scipy import stats
 
 from bayestwin.model.assemble import build_model
 from bayestwin.model.design import build_design, design_reference, factor_anchors
@@ -76,3 +78,44 @@ def test_new_patient_without_sample_or_scan(micro_design):
     bundle = build_model(spec, few)
     sites = trace(seed(bundle.model, 0)).get_trace(bundle.data)
     assert sites["z"]["value"].shape == (2, len(design.coords["factor"]))
+
+
+def test_whitened_scores_leave_the_factor_model_unchanged(micro_design):
+    """With the population fixed, the microbiome terms are a standard normal density in z_raw.
+
+    The Gaussian factor model makes p(z) p(x | z) = p(x) N(z; m, V); with the
+    Jacobian of z = m + R'^-1 e, the terms in e must be N(e; 0, I) up to a
+    constant, and z must follow the textbook conditional mean for one patient.
+    """
+    _, spec, design = micro_design
+    numpyro.enable_x64()  # the model file's dtype; the terms cancel to about 1e-12
+    bundle = build_model(spec, design)
+    base = trace(seed(bundle.model, 3)).get_trace(bundle.data)
+    fixed = {name: site["value"] for name, site in base.items()
+             if site["type"] == "sample" and not site["is_observed"] and name != "z_raw"}
+    rng = np.random.default_rng(0)
+
+    def microbiome_terms(e):
+        model = substitute(seed(bundle.model, 0), data={**fixed, "z_raw": e})
+        sites = trace(model).get_trace(bundle.data)
+        total = sum(float(np.sum(sites[name]["fn"].log_prob(sites[name]["value"])))
+                    for name in ("z_raw", "clr"))
+        return total + float(np.sum(sites["z_prior"]["fn"].log_prob(sites["z_prior"]["value"]))
+                             ) - float(np.sum(stats.norm.logpdf(e))), sites
+
+    shape = base["z_raw"]["value"].shape
+    values = [microbiome_terms(rng.normal(size=shape)) for _ in range(4)]
+    constants = [value for value, _ in values]
+    np.testing.assert_allclose(constants, constants[0], rtol=1e-9, atol=1e-6)
+
+    # z of one sampled patient at e = 0 is the conditional mean (I + n A)^-1 Lambda' Psi^-2 sum.
+    _, sites = microbiome_terms(np.zeros(shape))
+    loading = np.asarray(sites["loading"]["value"])
+    psi = np.asarray(fixed["psi"])
+    mu = np.asarray(fixed["mu_taxa"])
+    patient = int(design.arrays["sample_patient"][0])
+    rows = design.arrays["clr"][design.arrays["sample_patient"] == patient]
+    weighted = loading / psi[:, None] ** 2
+    precision = np.eye(loading.shape[1]) + len(rows) * loading.T @ weighted
+    expected = np.linalg.solve(precision, weighted.T @ (rows - mu).sum(axis=0))
+    np.testing.assert_allclose(np.asarray(sites["z"]["value"])[patient], expected, rtol=1e-6)

@@ -17,6 +17,7 @@ from scipy.integrate import quad
 from bayestwin.exceptions import ConvergenceWarning
 from bayestwin.inference import fit as fit_model
 from bayestwin.simulate.joint_classic import JointClassicTruth, simulate_joint_classic
+from bayestwin.twin import conditioning
 from bayestwin.twin.conditioning import condition_new_patients
 from bayestwin.twin.draws import stacked
 from bayestwin.twin.landmark import (
@@ -110,6 +111,30 @@ def test_same_seed_same_draws(simulated):
     np.testing.assert_array_equal(first.draws["coef"], second.draws["coef"])
     assert not np.array_equal(first.draws["coef"], other.draws["coef"])
     assert len(first.draw_index) == 20
+
+
+def test_compiled_sampler_is_reused(simulated):
+    """Two patients with arrays of the same shapes share one compiled sampler.
+
+    The second patient's draws must be those of a fresh compilation: the
+    cached functions take the patient's data as an argument, not as a
+    constant of the first call.
+    """
+    cohort, result = simulated
+    counts = cohort.measurements.groupby("patient_id").size()
+    events = set(cohort.events["patient_id"])
+    same = [p for p in counts.index if counts[p] == 4 and p not in events][:2]
+    conditioning._COMPILED.clear()
+    condition_new_patients(result, subset_cohort(cohort, [same[0]]), seed=4, max_draws=20,
+                           steps=5)
+    assert len(conditioning._COMPILED) == 1
+    reused = condition_new_patients(result, subset_cohort(cohort, [same[1]]), seed=4,
+                                    max_draws=20, steps=5)
+    assert len(conditioning._COMPILED) == 1
+    conditioning._COMPILED.clear()
+    fresh = condition_new_patients(result, subset_cohort(cohort, [same[1]]), seed=4,
+                                   max_draws=20, steps=5)
+    np.testing.assert_allclose(reused.draws["coef"], fresh.draws["coef"], rtol=1e-10)
 
 
 def test_invalid_arguments(simulated):
