@@ -100,6 +100,26 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ppc(args: argparse.Namespace) -> int:
+    import numpyro
+
+    from bayestwin.inference.checks import plot_predictive_check, predictive_check
+    from bayestwin.workflow import load_fit_with_cohort
+
+    numpyro.enable_x64()
+    fit, cohort = load_fit_with_cohort(args.fit, cohort=args.cohort)
+    check = predictive_check(fit, cohort, kind="prior" if args.prior else "posterior",
+                             draws=args.draws, seed=args.seed)
+    paths = plot_predictive_check(check, args.out)
+    table = args.out / f"{check.kind}_predictive_statistics.csv"
+    check.statistics.to_csv(table, index_label="statistic")
+    print(check.table())
+    print(f"Plots and the statistics table ({table.name}) written to {args.out}:")
+    for path in paths:
+        print(f"  {path.name}")
+    return 0
+
+
 def _twin_for(args: argparse.Namespace, scenarios: list[str] | None, *, seed: int,
               default: list[str] | None = None):
     """Load the fit and build the twin of ``args.patient`` (in the fit or in ``--new``).
@@ -325,6 +345,18 @@ def build_parser() -> argparse.ArgumentParser:
                              help="seed of the predictive draws (default 0)")
         command.add_argument("--max-draws", type=int, default=1000,
                              help="use at most this many posterior draws")
+
+    ppc = commands.add_parser("ppc", help="prior or posterior predictive checks of a fit, "
+                                          "with plots")
+    ppc.add_argument("fit", type=Path, help="fit file (.nc) from `bayestwin fit`")
+    ppc.add_argument("--cohort", type=Path, default=None,
+                     help="cohort folder of the fit (default: the path it records)")
+    ppc.add_argument("--prior", action="store_true",
+                     help="draw the parameters from their priors (default: the posterior)")
+    ppc.add_argument("--draws", type=int, default=200, help="replicated data sets (default 200)")
+    ppc.add_argument("--seed", type=int, default=0, help="seed of the replicated data")
+    ppc.add_argument("--out", type=Path, required=True, help="folder for the plots and table")
+    ppc.set_defaults(handler=_cmd_ppc)
 
     twin = commands.add_parser("twin", help="a patient's twin under treatment scenarios")
     add_twin_options(twin)

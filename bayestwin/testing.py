@@ -100,7 +100,7 @@ def prior_fit(cohort, model, *, draws: int, seed: int):
         data["clr"], data["sample_patient"] = data["clr"][:0], data["sample_patient"][:0]
     samples = Predictive(bundle.model, num_samples=draws)(jax.random.PRNGKey(seed), data)
     observed = {"log_ldl", "y_long", "cac_positive", "log_cac", "log_plaque_volume",
-                "log_cimt", "clr", "survival"}
+                "log_cimt", "clr", "survival", "cumulative_hazard"}
     posterior = {name: np.asarray(value)[None] for name, value in samples.items()
                  if name not in observed}
     dims = {name: dims for name, dims in bundle.dims.items() if name in posterior}

@@ -79,6 +79,17 @@ def test_twin_command_writes_draws(saved_fit, twin_simulated, capsys):
     assert "P(benefit)" in capsys.readouterr().out
 
 
+def test_ppc_command_writes_plots(saved_fit, capsys):
+    path, folder = saved_fit
+    out = folder / "ppc"
+    assert main(["ppc", str(path), "--prior", "--draws", "30", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Prior predictive check" in printed
+    assert "endpoint events" in printed
+    assert (out / "prior_predictive_statistics.csv").exists()
+    assert (out / "prior_predictive_log_ldl.png").exists()
+
+
 def test_twin_unknown_patient_exits_1(saved_fit):
     path, folder = saved_fit
     result = run_cli("twin", str(path), "--patient", "NOPE", "--scenario", "current",

@@ -47,6 +47,9 @@ _NOT_POPULATION = set(PATIENT_SITES) | {
 }
 
 
+# Deterministic sites that only the predictive checks use: recomputed there, not stored.
+_NOT_STORED = ("cumulative_hazard",)
+
 # Population sites left out of the dense block: the microbiome factor model's many
 # taxon-level parameters, which are nearly independent of the rest.
 _DIAGONAL_POPULATION = {"mu_taxa", "psi", "loading_free", "loading_anchor", "loading_scale"}
@@ -189,6 +192,8 @@ def fit(cohort: Cohort, model: str | Path | ModelSpec, *, seed: int,
 
     # Stage 3: InferenceData with named dims, the gate, provenance.
     idata = az.from_numpyro(mcmc, coords=bundle.coords, dims=bundle.dims, log_likelihood=True)
+    idata.posterior = idata.posterior.drop_vars(
+        [name for name in _NOT_STORED if name in idata.posterior])
     if not store_data and "observed_data" in idata.groups():
         del idata.observed_data
     gate = check_convergence(

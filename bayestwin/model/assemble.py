@@ -69,6 +69,7 @@ def site_dims(spec: ModelSpec, design: Design) -> dict[str, list[str]]:
         "corr_chol": ["random_effect", "random_effect_bis"],
         "corr_b": ["random_effect", "random_effect_bis"],
         "log_ldl": ["obs"], "y_long": ["long_obs"], "survival": ["patient"],
+        "cumulative_hazard": ["patient"],
         "cac_positive": ["cac_obs"], "log_cac": ["cac_obs"],
         "log_plaque_volume": ["plaque_obs"], "log_cimt": ["cimt_obs"], "clr": ["sample", "taxon"],
     })

@@ -95,6 +95,9 @@ def observe(n_patients: int, log_hazard_exit, log_hazard_nodes, node_weight, eve
     """
     axes = tuple(range(1, log_hazard_nodes.ndim))
     cumulative = jnp.sum(node_weight * jnp.exp(log_hazard_nodes), axis=axes)
+    # Expected endpoint events over each patient's follow-up: the predictive checks
+    # compare their sum with the observed count (fits do not store it).
+    numpyro.deterministic("cumulative_hazard", cumulative)
     loglik = event_flag * log_hazard_exit - cumulative
     if competing is not None:
         flag, log_hazard, cumulative_competing = competing

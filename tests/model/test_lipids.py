@@ -15,6 +15,8 @@ from bayestwin.spec import parse_spec, resolve_model_path
 
 def lipid_spec(parameterisation: str):
     text = resolve_model_path("lipid_response").read_text(encoding="utf-8")
+    text = "\n".join(line for line in text.splitlines()
+                     if not line.startswith("parameterisation =")) + "\n"
     text = text.replace('[lipids]\n', f'[lipids]\nparameterisation = "{parameterisation}"\n', 1)
     return parse_spec(text, source=f"lipid_response ({parameterisation})")
 
