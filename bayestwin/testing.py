@@ -85,6 +85,7 @@ def prior_fit(cohort, model, *, draws: int, seed: int):
     from bayestwin.inference.fit import Fit
     from bayestwin.inference.gate import GateResult, GateThresholds
     from bayestwin.inference.provenance import cohort_hash, provenance_attrs
+    from bayestwin.model import microbiome
     from bayestwin.model.assemble import build_model
     from bayestwin.model.design import build_design, design_reference
     from bayestwin.spec import ModelSpec, load_spec
@@ -93,11 +94,7 @@ def prior_fit(cohort, model, *, draws: int, seed: int):
     spec = model if isinstance(model, ModelSpec) else load_spec(model)
     design = build_design(cohort, spec)
     bundle = build_model(spec, design)
-    # The factor scores are whitened by the microbiome samples (see
-    # microbiome.sample_patients), so prior draws must not see the samples.
-    data = dict(bundle.data)
-    if "clr" in data:
-        data["clr"], data["sample_patient"] = data["clr"][:0], data["sample_patient"][:0]
+    data = microbiome.without_samples(bundle.data)  # see microbiome.sample_patients
     samples = Predictive(bundle.model, num_samples=draws)(jax.random.PRNGKey(seed), data)
     observed = {"log_ldl", "y_long", "cac_positive", "log_cac", "log_plaque_volume",
                 "log_cimt", "clr", "survival", "cumulative_hazard"}

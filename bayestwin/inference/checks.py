@@ -31,6 +31,7 @@ from numpyro.primitives import Messenger
 
 from bayestwin.data.cohort import Cohort
 from bayestwin.inference.fit import Fit
+from bayestwin.model import microbiome
 from bayestwin.model.assemble import build_model
 from bayestwin.model.design import build_design
 from bayestwin.twin.draws import stacked
@@ -114,11 +115,8 @@ def predictive_check(fit: Fit, cohort: Cohort, *, kind: str = "posterior", draws
     observed = _observed(data)
     key = jax.random.PRNGKey(seed)
     if kind == "prior":
-        # The factor scores are whitened by the samples (model.microbiome), so prior
-        # draws must not see them.
-        if "clr" in data:
-            data["clr"], data["sample_patient"] = data["clr"][:0], data["sample_patient"][:0]
-        samples = Predictive(_unobserved(bundle.model), num_samples=draws)(key, data)
+        samples = Predictive(_unobserved(bundle.model), num_samples=draws)(
+            key, microbiome.without_samples(data))  # see microbiome.sample_patients
     else:
         posterior = fit.idata.posterior
         total = posterior.sizes["chain"] * posterior.sizes["draw"]

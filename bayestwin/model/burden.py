@@ -74,9 +74,9 @@ def sample_patients(params: dict, design, covariates, z=None, *, parameterisatio
 def imaged(data: dict, n: int):
     """Return which patients have a measure that locates their burden, shape (N,) bool.
 
-    Plaque volume, carotid IMT and a positive CAC score measure the burden;
-    a CAC of zero only bounds it from above, which leaves log s close to its
-    prior, so it does not count.
+    Plaque volume, carotid IMT and a positive CAC score measure the burden.
+    A CAC of zero does not count, because it only bounds the burden from
+    above and leaves log s close to its prior.
     """
     count = jnp.zeros(n)
     for key in ("plaque_patient", "cimt_patient"):

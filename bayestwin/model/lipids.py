@@ -110,9 +110,9 @@ def sample_group_effects(spec: ModelSpec, params: dict, design) -> None:
 
     Effects listed in ``[lipids] centred_effects`` are sampled directly
     (``{effect}_raw`` contains the effect), which suits groups with many
-    patients such as centres; the others are non-centred (``{effect}_raw``
-    contains the effect divided by its spread), which suits small groups such
-    as families.
+    patients such as centres. The others are non-centred (``{effect}_raw``
+    contains the effect divided by its spread), which suits small groups
+    such as families.
     """
     settings = spec.section("lipids")
     for effect in settings.random_effects:

@@ -65,10 +65,8 @@ def sample_patients(design, params: dict, sample_patient, clr) -> jnp.ndarray:
     the scores of every patient. A patient without a sample has m_i = 0 and
     P_i = I, so z_i = e_i.
 
-    NOTE: prior draws made with `numpyro.infer.Predictive` skip the factor,
-    so they must be made from data without samples (as
-    `bayestwin.testing.prior_fit` does); otherwise z_i would lean towards
-    the samples.
+    NOTE: `numpyro.infer.Predictive` skips the factor, so prior draws must
+    use `without_samples(data)`. Otherwise z_i would lean towards the samples.
     """
     n, n_factors = design.n_patients, len(design.coords["factor"])
     weighted = params["loading"] / params["psi"][:, None] ** 2          # Psi^-2 Lambda
@@ -89,6 +87,14 @@ def sample_patients(design, params: dict, sample_patient, clr) -> jnp.ndarray:
         numpyro.factor("z_prior", jnp.sum(standard.log_prob(z) - standard.log_prob(e), axis=-1)
                        + log_jacobian)
     return z
+
+
+def without_samples(data: dict) -> dict:
+    """Return a copy of the model data without microbiome samples, for prior draws."""
+    data = dict(data)
+    if "clr" in data:
+        data["clr"], data["sample_patient"] = data["clr"][:0], data["sample_patient"][:0]
+    return data
 
 
 def observe(params: dict, z, sample_patient, clr) -> None:

@@ -29,6 +29,7 @@ class _PositivePair(constraints.Constraint):
     event_dim = 1
 
     def __call__(self, x):
+        """Return whether both numbers of each pair are positive."""
         return jnp.all(x > 0, axis=-1)
 
     def feasible_like(self, prototype):
@@ -45,6 +46,7 @@ class PolarTransform(Transform):
     codomain = positive_pair
 
     def __call__(self, x):
+        """Return (r cos theta, r sin theta) for unconstrained `x`."""
         radius = jnp.exp(x[..., 0])
         angle = 0.5 * math.pi * jax.nn.sigmoid(x[..., 1])
         return jnp.stack([radius * jnp.cos(angle), radius * jnp.sin(angle)], axis=-1)
@@ -55,6 +57,7 @@ class PolarTransform(Transform):
         return jnp.stack([jnp.log(radius), jnp.log(fraction) - jnp.log1p(-fraction)], axis=-1)
 
     def log_abs_det_jacobian(self, x, y, intermediates=None):
+        """Return the log absolute determinant of the map's Jacobian at `x`."""
         # d(y1, y2)/d(r, theta) = r;  dr/da = r;  dtheta/db = pi/2 s (1 - s).
         return (2.0 * x[..., 0] + math.log(0.5 * math.pi)
                 + jax.nn.log_sigmoid(x[..., 1]) + jax.nn.log_sigmoid(-x[..., 1]))
@@ -78,9 +81,11 @@ class SpreadPair(dist.Distribution):
         super().__init__(batch_shape=(), event_shape=(2,), validate_args=validate_args)
 
     def sample(self, key, sample_shape=()):
+        """Draw each spread from its own prior."""
         key_first, key_second = jax.random.split(key)
         return jnp.stack([self.first.sample(key_first, sample_shape),
                           self.second.sample(key_second, sample_shape)], axis=-1)
 
     def log_prob(self, value):
+        """Return the sum of the two priors' log densities."""
         return self.first.log_prob(value[..., 0]) + self.second.log_prob(value[..., 1])

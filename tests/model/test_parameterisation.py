@@ -106,7 +106,8 @@ def test_centred_group_effects_same_prior(small_simulated):
         expected = sigma if listed != "[]" else 1.0
         np.testing.assert_allclose(raw_scale, expected)
         predictive = Predictive(bundle.model, num_samples=3000, return_sites=["centre_effect"])
-        samples[listed] = np.asarray(predictive(jax.random.PRNGKey(2), bundle.data)["centre_effect"])
+        draws = predictive(jax.random.PRNGKey(2), bundle.data)
+        samples[listed] = np.asarray(draws["centre_effect"])
     for centre in range(samples["[]"].shape[1]):
         result = stats.ks_2samp(samples["[]"][:, centre], samples['["centre"]'][:, centre])
         assert result.pvalue > 1e-3, (centre, result)
