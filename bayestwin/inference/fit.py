@@ -29,6 +29,7 @@ from bayestwin.inference.gate import GateResult, GateThresholds, check_convergen
 from bayestwin.inference.init import data_start_values, init_to_median_jittered
 from bayestwin.inference.provenance import cohort_hash, provenance_attrs
 from bayestwin.inference.seeds import check_seed, root_key
+from bayestwin.model import lipids
 from bayestwin.model.assemble import PATIENT_SITES, ModelBundle, build_model
 from bayestwin.model.design import build_design, design_reference
 from bayestwin.spec import ModelSpec, load_spec
@@ -47,8 +48,9 @@ _NOT_POPULATION = set(PATIENT_SITES) | {
 }
 
 
-# Deterministic sites that only the predictive checks use: recomputed there, not stored.
-_NOT_STORED = ("cumulative_hazard",)
+# Intermediate deterministic sites, recomputed where needed (predictive checks, family
+# effects), not stored.
+_NOT_STORED = ("cumulative_hazard", "level_centre")
 
 # Population sites left out of the dense block: the microbiome factor model's many
 # taxon-level parameters, which are nearly independent of the rest.
@@ -92,6 +94,35 @@ class Fit:
         from bayestwin.inference.io import save_fit
 
         return save_fit(self, path)
+
+
+FAMILY_EFFECTS_STREAM = 1
+"""Stream of the fit's root key from which integrated-out family effects are drawn."""
+
+
+def _add_family_effects(idata: az.InferenceData, spec: ModelSpec, bundle: ModelBundle,
+                        key) -> None:
+    """Add draws of the integrated-out family effects to the posterior.
+
+    They come from their exact conditional posterior given each draw
+    (`bayestwin.model.lipids.draw_family_effects`), so the pairs are draws of
+    the joint posterior of the model with family effects sampled; twins of
+    new relatives of patients in the fit use them.
+    """
+    posterior = idata.posterior
+    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    names = ["sigma_u", "sigma_family", "w", "level_centre"]
+    names += ["beta_variant"] if "beta_variant" in posterior else []
+    flat = {name: posterior[name].values.reshape((chains * draws,) + posterior[name].shape[2:])
+            for name in names}
+    effects = lipids.draw_family_effects(spec, bundle.design, bundle.data, flat, key)
+    effects = effects.reshape(chains, draws, -1)
+    coords = {"chain": posterior["chain"], "draw": posterior["draw"],
+              "family": bundle.coords["family"]}
+    dims = ("chain", "draw", "family")
+    posterior["family_effect"] = (dims, effects)
+    posterior["family_raw"] = (dims, effects / posterior["sigma_family"].values[..., None])
+    posterior.coords.update({"family": coords["family"]})
 
 
 def population_variables(idata: az.InferenceData) -> list[str]:
@@ -192,6 +223,8 @@ def fit(cohort: Cohort, model: str | Path | ModelSpec, *, seed: int,
 
     # Stage 3: InferenceData with named dims, the gate, provenance.
     idata = az.from_numpyro(mcmc, coords=bundle.coords, dims=bundle.dims, log_likelihood=True)
+    if lipids.integrates_families(spec):
+        _add_family_effects(idata, spec, bundle, jax.random.fold_in(key, FAMILY_EFFECTS_STREAM))
     idata.posterior = idata.posterior.drop_vars(
         [name for name in _NOT_STORED if name in idata.posterior])
     if not store_data and "observed_data" in idata.groups():

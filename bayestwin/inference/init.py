@@ -18,6 +18,8 @@ import numpy as np
 from numpyro.distributions import biject_to
 from numpyro.infer import init_to_median
 
+from bayestwin.model import microbiome
+
 
 def data_start_values(design) -> dict:
     """Return starting values read from the data, keyed by site name."""
@@ -29,7 +31,42 @@ def data_start_values(design) -> dict:
         counts = np.bincount(patient, minlength=design.n_patients)
         overall = float(np.mean(design.arrays["obs_log_value"]))
         values["w"] = np.where(counts > 0, sums / np.maximum(counts, 1), overall)
+    values.update(factor_start_values(design))
     return values
+
+
+def factor_start_values(design) -> dict:
+    """Return starting loadings, column scales, taxon means and spreads from the samples.
+
+    The principal axes of the centred log-ratios, scaled to unit-variance
+    factors, are rotated so that the anchor taxa load in the model's
+    lower-triangular pattern with positive anchor loadings. The anchors'
+    positivity splits the loadings' posterior into reflected regions, and a
+    chain started near zero can settle in a minor one; every chain starts in
+    the region that the data's principal axes point to.
+    """
+    if "clr" not in design.arrays or "anchor_index" not in design.arrays:
+        return {}
+    clr = np.asarray(design.arrays["clr"], dtype=float)
+    anchors = np.asarray(design.arrays["anchor_index"], dtype=int)
+    n_factors = len(anchors)
+    if clr.shape[0] <= n_factors:
+        return {}
+    mean = clr.mean(axis=0)
+    _, singular, axes = np.linalg.svd(clr - mean, full_matrices=False)
+    loading = axes[:n_factors].T * singular[:n_factors] / np.sqrt(clr.shape[0])
+    # Rotate: loading[anchors] Q is lower triangular (QR of its transpose), then
+    # flip columns so that each anchor loads positively on its own factor.
+    rotation, _ = np.linalg.qr(loading[anchors].T)
+    loading = loading @ rotation
+    loading = loading * np.sign(np.diag(loading[anchors]))[None, :]
+    scale = np.sqrt(np.mean(loading ** 2, axis=0))
+    raw = loading / scale[None, :]
+    free, _ = microbiome.loading_pattern(clr.shape[1], anchors)
+    residual = np.var(clr, axis=0) - np.sum(loading ** 2, axis=1)
+    return {"mu_taxa": mean, "psi": np.sqrt(np.maximum(residual, 0.05 ** 2)),
+            "loading_scale": scale, "loading_free": raw[free],
+            "loading_anchor": raw[anchors, np.arange(n_factors)]}
 
 
 def _jittered(site=None, *, values: dict, radius: float):

@@ -16,8 +16,8 @@ from bayestwin.model import burden, events, imaging, lipids, longitudinal, micro
 from bayestwin.model.design import Design
 from bayestwin.spec import ModelSpec
 
-PATIENT_SITES = ("u", "w", "w_std", "v", "v_raw", "eta_statin", "eta_nonstatin", "log_r_statin",
-                 "log_r_nonstatin", "r_statin", "r_nonstatin",
+PATIENT_SITES = ("u", "w", "w_std", "v", "v_raw", "eta_statin", "eta_nonstatin",
+                 "log_r_statin", "log_r_nonstatin", "r_statin", "r_nonstatin",
                  "xi", "log_s", "b_raw", "b", "coef")
 """Per-patient sites; the convergence gate reports their worst values."""
 
@@ -56,7 +56,7 @@ def site_dims(spec: ModelSpec, design: Design) -> dict[str, list[str]]:
         "sigma_u_family": ["spread"],
         "gamma": ["susceptibility_covariate"], "gamma_z": ["factor"], "beta_z": ["factor"],
         "centre_raw": ["centre"], "centre_effect": ["centre"],
-        "family_raw": ["family"], "family_effect": ["family"],
+        "family_raw": ["family"], "family_effect": ["family"], "level_centre": ["patient"],
         "z": ["patient", "factor"], "z_raw": ["patient", "factor"], "z_prior": ["patient"],
         "mu_taxa": ["taxon"], "psi": ["taxon"],
         "loading_scale": ["factor"], "loading_anchor": ["factor"],
@@ -143,10 +143,11 @@ def _lipid_block(spec, design, data, filled, z) -> dict:
     response = None
     if spec.has("treatment"):
         drug_params = treatment.sample_population(spec)
+        remaining = treatment.mean_log_remaining(drug_params, data)
         response = treatment.sample_patients(spec, drug_params, design.n_patients,
-                                             informed=treatment.measured_on_treatment(data))
-        response["centre_statin"], response["centre_nonstatin"] = treatment.mean_log_remaining(
-            drug_params, data)
+                                             informed=treatment.measured_on_treatment(data),
+                                             remaining=remaining)
+        response["centre_statin"], response["centre_nonstatin"] = remaining
     patient = lipids.sample_patients(spec, params, design, data, mean, reference=reference,
                                      response=response)
     slope = patient["v"] / 10.0

@@ -10,11 +10,13 @@ file's class probabilities, so the class is marginalised, not guessed.
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 import numpyro
 import numpyro.distributions as dist
 
-from bayestwin.model import priors
+from bayestwin.model import families, priors
 from bayestwin.model.polar import SpreadPair
 from bayestwin.spec import ModelSpec
 
@@ -101,8 +103,22 @@ def fixed_part(spec: ModelSpec, params: dict, design, data: dict, filled: dict, 
     if "beta_z" in params and z is not None:
         mean = mean + z @ params["beta_z"]
     for effect in settings.random_effects:
-        mean = mean + params[f"{effect}_effect"][data[f"{effect}_index"]]
+        if f"{effect}_effect" in params:
+            mean = mean + params[f"{effect}_effect"][data[f"{effect}_index"]]
     return mean
+
+
+def integrates_families(spec: ModelSpec) -> bool:
+    """Return whether the family effects are integrated out of the model."""
+    settings = spec.section("lipids")
+    return "family" in settings.random_effects and settings.family_effects == "integrated"
+
+
+def _shares_class(spec: ModelSpec) -> bool:
+    """Return whether the levels are drawn family by family (`bayestwin.model.families`)."""
+    settings = spec.section("lipids")
+    return integrates_families(spec) or (
+        "family" in settings.random_effects and settings.untested_class == "family")
 
 
 def sample_group_effects(spec: ModelSpec, params: dict, design) -> None:
@@ -116,6 +132,8 @@ def sample_group_effects(spec: ModelSpec, params: dict, design) -> None:
     """
     settings = spec.section("lipids")
     for effect in settings.random_effects:
+        if effect == "family" and integrates_families(spec):
+            continue
         size = len(design.coords[effect])
         scale = params[f"sigma_{effect}"]
         centred = effect in settings.centred_effects
@@ -155,7 +173,9 @@ def sample_patients(spec: ModelSpec, params: dict, design, data: dict, mean, *,
                  + response["r_nonstatin"] * response["centre_nonstatin"])
     centre = mean + shift
     scale = params["sigma_u"]
-    if settings.parameterisation == "centred":
+    if _shares_class(spec):
+        w = _sample_family_levels(spec, params, design, data, centre)
+    elif settings.parameterisation == "centred":
         w = _sample_level("w", params, design, data, centre, scale)
     else:
         # Non-centred: the standardised level (w - centre) / sigma_u is sampled, so that
@@ -164,6 +184,50 @@ def sample_patients(spec: ModelSpec, params: dict, design, data: dict, mean, *,
         w = numpyro.deterministic("w", centre + scale * standard)
     u = numpyro.deterministic("u", w - shift)
     return {"u": u, "v": v}
+
+
+def family_setup(spec: ModelSpec, params: dict, design, data: dict, centre):
+    """Return the family structure, locations (n, K), log class weights (F, K) and spreads.
+
+    The locations are the patients' mean levels under each family class,
+    without the family effect when it is integrated out.
+    """
+    structure = families.FamilyStructure(jnp.asarray(data["family_index"]),
+                                         len(design.coords["family"]))
+    if "beta_variant_all" in params:
+        variant = jnp.asarray(data["variant_index"])
+        effects = params["beta_variant_all"]
+        weights = families.family_class_weights(variant, structure, design.info["variant_prior"])
+    else:
+        variant = jnp.zeros(design.n_patients, dtype=int)
+        effects = jnp.zeros(1)
+        weights = jnp.ones((structure.n_families, 1))
+    locations = families.class_locations(centre, variant, effects)
+    family_spread = params["sigma_family"] if integrates_families(spec) else 0.0
+    return structure, locations, jnp.log(weights), params["sigma_u"], family_spread
+
+
+def _sample_family_levels(spec: ModelSpec, params: dict, design, data: dict, centre):
+    """Sample the levels family by family, with one class per family.
+
+    With ``family_effects = "integrated"`` the family effect is integrated
+    out (`bayestwin.model.families`).
+    """
+    structure, locations, log_weights, spread, family_spread = family_setup(
+        spec, params, design, data, centre)
+    if integrates_families(spec):
+        numpyro.deterministic("level_centre", centre)
+    with numpyro.plate("patient", design.n_patients, dim=-1):
+        if spec.section("lipids").parameterisation == "centred":
+            return numpyro.sample("w", families.FamilyLevels(
+                locations, log_weights, structure, spread, family_spread))
+        # Non-centred: the site is Sigma_F^(-1/2) (w - centre), family by family.
+        offsets = families.standardise(locations - centre[:, None], structure, spread,
+                                       family_spread)
+        standard = numpyro.sample("w_std", families.FamilyLevels(
+            offsets, log_weights, structure, 1.0, 0.0))
+    return numpyro.deterministic(
+        "w", centre + families.unstandardise(standard, structure, spread, family_spread))
 
 
 def _sample_level(name, params, design, data, centre, scale, *, unit=False):
@@ -198,3 +262,36 @@ def observe(spec: ModelSpec, params: dict, mean_log, observed, obs_dim: int) -> 
                            obs=observed)
         else:
             numpyro.sample("log_ldl", dist.Normal(mean_log, params["sigma_lab"]), obs=observed)
+
+
+def draw_family_effects(spec: ModelSpec, design, data: dict, draws: dict, key,
+                        batch: int = 256) -> np.ndarray:
+    """Draw the integrated-out family effects from their conditional posterior.
+
+    `draws` maps ``sigma_u``, ``sigma_family``, ``w``, ``level_centre`` and,
+    when the variant class is a covariate, ``beta_variant`` to arrays with
+    the draws first. Returns one effect per draw and family, (D, F).
+    """
+    classes = design.coords.get("variant_class", [])
+    free = jnp.array([classes.index(c) for c in design.coords.get("variant_effect", [])],
+                     dtype=int)
+
+    def one(key, draw):
+        params = {"sigma_u": draw["sigma_u"], "sigma_family": draw["sigma_family"]}
+        if "beta_variant" in draw:
+            params["beta_variant_all"] = jnp.zeros(len(classes)).at[free].set(
+                draw["beta_variant"])
+        structure, locations, log_weights, spread, family_spread = family_setup(
+            spec, params, design, data, draw["level_centre"])
+        return families.draw_family_effects(key, draw["w"], locations, log_weights,
+                                            structure, spread, family_spread)
+
+    sampler = jax.jit(jax.vmap(one))
+    total = len(draws["w"])
+    keys = jax.random.split(key, total)
+    pieces = []
+    for start in range(0, total, batch):
+        stop = min(start + batch, total)
+        pieces.append(np.asarray(sampler(keys[start:stop], {
+            name: jnp.asarray(value[start:stop]) for name, value in draws.items()})))
+    return np.concatenate(pieces)

@@ -53,12 +53,16 @@ def sample(spec: ModelSpec, name: str, shape: tuple[int, ...] = (), *,
     return numpyro.sample(site, base)
 
 
-def centred_or_not(name: str, scale, n: int, parameterisation: str, informed=None):
+def centred_or_not(name: str, scale, n: int, parameterisation: str, informed=None,
+                   shift=None):
     """Sample n zero-mean normal effects of spread `scale` under a parameterisation.
 
     Returns the effects. The site `name` contains them (``centred``), their
     standardised values (``non_centred``), or, with ``by_data``, the effects
-    where `informed` is true and the standardised values elsewhere.
+    where `informed` is true and the standardised values elsewhere. A
+    `shift` (N,) moves the centred entries of the site: it then contains the
+    effect plus the shift, a translation by population quantities with unit
+    Jacobian, so the model is unchanged.
     """
     if parameterisation == "centred":
         centred = jnp.ones(n, dtype=bool)
@@ -66,6 +70,7 @@ def centred_or_not(name: str, scale, n: int, parameterisation: str, informed=Non
         centred = jnp.zeros(n, dtype=bool)
     else:
         centred = informed
+    shift = jnp.zeros(n) if shift is None else jnp.where(centred, shift, 0.0)
     with numpyro.plate("patient", n, dim=-1):
-        raw = numpyro.sample(name, dist.Normal(0.0, jnp.where(centred, scale, 1.0)))
-    return jnp.where(centred, raw, scale * raw)
+        raw = numpyro.sample(name, dist.Normal(shift, jnp.where(centred, scale, 1.0)))
+    return jnp.where(centred, raw - shift, scale * raw)

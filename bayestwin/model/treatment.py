@@ -36,7 +36,8 @@ def sample_population(spec: ModelSpec) -> dict:
     return params
 
 
-def sample_patients(spec: ModelSpec, params: dict, n_patients: int, informed=None) -> dict:
+def sample_patients(spec: ModelSpec, params: dict, n_patients: int, informed=None,
+                    remaining=None) -> dict:
     """Sample each patient's responsiveness to statins and to other classes.
 
     ``parameterisation = "centred"`` samples log r directly, which suits
@@ -45,6 +46,13 @@ def sample_patients(spec: ModelSpec, params: dict, n_patients: int, informed=Non
     samples log r for the patients measured on that treatment (`informed`,
     one (N,) flag per group) and the standard normal for the others, whose
     responsiveness only the prior informs.
+
+    With ``by_data``, `remaining` ((N,) per group, from `mean_log_remaining`)
+    anchors the sampled log r on the drug effects: the site holds
+    log(r_i |l_i|), the log of the patient's mean log reduction, which the
+    data fix whatever the population Emax. Without it, a change of Emax must
+    be matched by moving every treated patient's log r together, a ridge
+    that NUTS walks slowly.
     """
     if not spec.section("treatment").responsiveness:
         ones = jnp.ones(n_patients)
@@ -54,8 +62,13 @@ def sample_patients(spec: ModelSpec, params: dict, n_patients: int, informed=Non
     for group, name in enumerate(("statin", "nonstatin")):
         flags = None if informed is None else informed[group]
         site = f"log_r_{name}" if parameterisation == "centred" else f"eta_{name}"
+        shift = None
+        if remaining is not None and parameterisation == "by_data":
+            magnitude = -remaining[group]
+            shift = jnp.where(magnitude > 0, jnp.log(jnp.where(magnitude > 0, magnitude, 1.0)),
+                              0.0)
         log_r = priors.centred_or_not(site, params["sigma_r"][group], n_patients,
-                                      parameterisation, flags)
+                                      parameterisation, flags, shift)
         values[f"r_{name}"] = numpyro.deterministic(f"r_{name}", jnp.exp(log_r))
     return values
 

@@ -6,6 +6,7 @@ the valid options, so a typo never silently switches a block off.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import tomllib
@@ -80,6 +81,14 @@ class ModelSpec:
     source: str | None = None
     sha256: str = ""
     text: str = field(default="", repr=False)
+
+    def with_setting(self, section: str, key: str, value: object) -> ModelSpec:
+        """Return a copy with one section key replaced (the text and hash are kept)."""
+        sections = dict(self.sections)
+        values = dict(sections[section])
+        values[key] = value
+        sections[section] = Section(section, values)
+        return dataclasses.replace(self, sections=MappingProxyType(sections))
 
     def has(self, block: str) -> bool:
         """Return whether `block` is switched on."""
@@ -227,6 +236,19 @@ def parse_spec(text: str, *, source: str | None = None) -> ModelSpec:
             raise SpecError(f"{where}: [burden] time_varying lists {constant[0]!r}, which is not "
                             f"in susceptibility ({', '.join(burden.susceptibility)}). Add it "
                             f"there too: its coefficient is shared.")
+    if "lipids" in blocks:
+        lipids = sections["lipids"]
+        needs_family = [key for key, value in (("family_effects", "integrated"),
+                                               ("untested_class", "family"))
+                        if lipids[key] == value]
+        if needs_family and "family" not in lipids.random_effects:
+            raise SpecError(f"{where}: [lipids] {needs_family[0]} = {lipids[needs_family[0]]!r} "
+                            f"needs 'family' in random_effects.")
+        if (lipids.family_effects == "integrated" and lipids.untested_class != "family"
+                and "variant_class" in lipids.covariates):
+            raise SpecError(f"{where}: [lipids] family_effects = 'integrated' needs "
+                            f"untested_class = 'family' (relatives never genotyped share one "
+                            f"class, so that a family's density is a mixture over one class).")
     if "imaging" in blocks and "burden" not in blocks:
         raise SpecError(f"{where}: the imaging block measures the burden, so it needs burden = true.")
 

@@ -75,6 +75,10 @@ SECTIONS: MappingProxyType[str, dict[str, Key]] = MappingProxyType({
         "slope": Key("str", "random", ("none", "random")),
         "reference_class": Key("str", "ldlr_defective", tuple(VARIANT_CLASSES)),
         "parameterisation": Key("str", "centred", ("centred", "non_centred")),
+        # "integrated": family effects marginalised (bayestwin.model.families).
+        "family_effects": Key("str", "sampled", ("sampled", "integrated")),
+        # "family": relatives never genotyped share their family's variant class.
+        "untested_class": Key("str", "patient", ("patient", "family")),
         "variant_prior": Key("table", {}),
     },
     "longitudinal": {

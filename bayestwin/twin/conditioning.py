@@ -26,7 +26,8 @@ Given a population draw, blocks are independent. For every population draw:
 
 1. a damped Newton method (Levenberg-Marquardt, one damping factor per block)
    finds the conditional mode, with the block-diagonal Hessian computed by
-   Hessian-vector products;
+   Hessian-vector products. It starts at the mode under one population draw,
+   found once, which the modes under other draws lie close to;
 2. each block gets a multivariate Student-t proposal (5 degrees of freedom)
    centred at the mode, scaled by the inverse Hessian (a Laplace
    approximation with heavier tails);
@@ -67,6 +68,7 @@ from bayestwin.inference.fit import Fit
 from bayestwin.inference.seeds import check_seed, root_key
 from bayestwin.model.assemble import ModelBundle, build_model
 from bayestwin.model.design import Design, build_design
+from bayestwin.spec import ModelSpec
 from bayestwin.twin.draws import stacked
 
 logger = logging.getLogger(__name__)
@@ -92,8 +94,27 @@ DRAW_BATCH = 128
 LOW_ACCEPTANCE = 0.05
 """Mean acceptance below which a patient's draws are flagged with a `ConvergenceWarning`."""
 
+WARM_START = True
+"""Start every draw's Newton search at the mode under one population draw (False: at zero)."""
+
 COMPILED_CACHE_SIZE = 8
 """Compiled conditioning samplers kept per process, the least recently used dropped first."""
+
+
+def conditioning_spec(spec: ModelSpec) -> ModelSpec:
+    """Return the model conditioned on: family effects sampled, not integrated out.
+
+    A fit with ``family_effects = "integrated"`` stores draws of the family
+    effects from their conditional posterior, so a new relative of patients
+    in the fit conditions on them like on any other population draw.
+
+    NOTE: with ``untested_class = "family"``, a new patient never genotyped
+    takes the class of genotyped relatives among the new patients only; the
+    classes of relatives in the fit are not carried over.
+    """
+    if spec.has("lipids") and spec.section("lipids").family_effects == "integrated":
+        return spec.with_setting("lipids", "family_effects", "sampled")
+    return spec
 
 
 @dataclass
@@ -218,7 +239,7 @@ def condition_new_patients(fit: Fit, cohort: Cohort, *, seed: int, max_draws: in
     # Stage 1: the model of the new patients on the fit's scales.
     reference = json.loads(fit.idata.attrs.get("design_reference", "{}"))
     design = build_design(cohort, fit.spec, reference=reference)
-    bundle = build_model(fit.spec, design)
+    bundle = build_model(conditioning_spec(fit.spec), design)
     total = fit.idata.posterior.sizes["chain"] * fit.idata.posterior.sizes["draw"]
     draw_index = (np.arange(total) if max_draws is None or max_draws >= total
                   else np.linspace(0, total - 1, max_draws).round().astype(int))
@@ -241,10 +262,16 @@ def condition_new_patients(fit: Fit, cohort: Cohort, *, seed: int, max_draws: in
     logger.info("conditioning %d patient(s) in %d block(s): %d free parameters, %d population "
                 "draws", design.n_patients, n_blocks, compiled.dimension, len(draw_index))
 
-    # Stage 3: mode, Laplace proposal and independence Metropolis-Hastings per draw.
+    # Stage 3: mode, Laplace proposal and independence Metropolis-Hastings per draw. Every
+    # draw's Newton search starts at the mode under one population draw, a few steps away.
+    start = jnp.zeros(compiled.dimension)
+    if WARM_START:
+        pilot = {name: values[0] for name, values in population.items()}
+        start = compiled.find_mode(pilot, bundle.data, start)
     keys = np.asarray(jax.random.split(root_key(seed), len(draw_index)))
-    flat_draws, acceptance, converged = _map_batches(compiled.sample, (population, keys),
-                                                     len(draw_index), bundle.data)
+    flat_draws, acceptance, converged = _map_batches(
+        lambda pop, key, data: compiled.sample(pop, key, data, start), (population, keys),
+        len(draw_index), bundle.data)
 
     # Stage 4: per-patient sites (free and deterministic) from the drawn parameters.
     draws = {name: np.asarray(value) for name, value in _map_batches(
@@ -352,7 +379,8 @@ def _abstract_trace(bundle: ModelBundle) -> dict[str, _SiteShape]:
 class _Compiled:
     """Compiled sampler and site function of one model structure, reused across calls."""
 
-    sample: Callable  # (population batch, keys, data) -> (flat draws, acceptance, reached)
+    sample: Callable  # (population batch, keys, data, start) -> (flat draws, acceptance, reached)
+    find_mode: Callable  # (one population draw, data, start) -> conditional mode
     patient_sites: Callable  # (flat draws, population batch, data) -> per-patient sites
     dimension: int
     n_blocks: int
@@ -414,9 +442,10 @@ def _compile(bundle: ModelBundle, plan: _Plan, steps: int, population: dict,
             return jnp.atleast_1d(blocks.sum() + rest), jnp.zeros(())
 
         n_blocks = 1
-    sampler = _make_sampler(log_terms, flat_block, n_blocks, dimension, steps)
+    sampler, find_mode = _make_sampler(log_terms, flat_block, n_blocks, dimension, steps)
     return _Compiled(
-        sample=jax.jit(jax.vmap(sampler, in_axes=(0, 0, None))),
+        sample=jax.jit(jax.vmap(sampler, in_axes=(0, 0, None, None))),
+        find_mode=jax.jit(find_mode),
         patient_sites=jax.jit(jax.vmap(_patient_sites(bundle, plan, unravel),
                                        in_axes=(0, 0, None))),
         dimension=dimension, n_blocks=n_blocks, single_block=single_block)
@@ -441,11 +470,15 @@ def _plan_sites(bundle: ModelBundle, fit: Fit, draw_index: np.ndarray) -> _Plan:
         unknown_groups[name] = np.array([i for i, label in enumerate(labels)
                                          if label not in fitted], dtype=int)
 
-    # Blocks: patients who share a group that the fit has not seen are drawn together.
+    # Blocks: patients who share a group that the fit has not seen are drawn together,
+    # and so are relatives never genotyped who share an unknown family class.
     linked = []
     for name, (_, index_key) in GROUP_SITES.items():
         for group in unknown_groups.get(name, []):
             linked.append(np.flatnonzero(np.asarray(design.arrays[index_key]) == group))
+    if (bundle.spec.has("lipids") and bundle.spec.section("lipids").untested_class == "family"
+            and "variant_index" in design.arrays):
+        linked += _relatives_sharing_a_class(design)
     patient_block = _union_find_blocks(design.n_patients, linked)
     n_blocks = int(patient_block.max()) + 1 if design.n_patients else 0
     group_block = {}
@@ -507,6 +540,24 @@ def _plan_sites(bundle: ModelBundle, fit: Fit, draw_index: np.ndarray) -> _Plan:
     return _Plan(population=population, partial=partial, free=free, transforms=transforms,
                  template=template, free_owner=free_owner, site_owner=site_owner,
                  n_blocks=n_blocks, block_patients=block_patients)
+
+
+def _relatives_sharing_a_class(design: Design) -> list[np.ndarray]:
+    """Return the members of each family whose members never genotyped share an unknown class.
+
+    Their levels are a mixture over one class, so the family's density does
+    not split by patient. A family whose genotyped members all have one class
+    passes it on, and then the density splits.
+    """
+    variant = np.asarray(design.arrays["variant_index"])
+    family = np.asarray(design.arrays["family_index"])
+    groups = []
+    for label in np.unique(family):
+        members = family == label
+        untested = members & (variant < 0)
+        if untested.any() and len(np.unique(variant[members & (variant >= 0)])) != 1:
+            groups.append(np.flatnonzero(members))
+    return groups
 
 
 def _flat_layout(plan: _Plan) -> tuple[int, Callable, np.ndarray]:
@@ -622,8 +673,13 @@ def _block_layout(flat_block: np.ndarray, n_blocks: int) -> tuple[np.ndarray, np
 
 
 def _make_sampler(log_terms: Callable, flat_block: np.ndarray, n_blocks: int, dimension: int,
-                  steps: int) -> Callable:
-    """Return sample(population, key, data) -> (flat draw, acceptance per block, mode reached)."""
+                  steps: int) -> tuple[Callable, Callable]:
+    """Return the sampler and the mode search of the conditional posterior.
+
+    ``sample(population, key, data, start)`` returns (flat draw, acceptance
+    per block, mode reached); ``find_mode(population, data, start)`` returns
+    the conditional mode. Both start the Newton search at `start`.
+    """
     index, position = _block_layout(flat_block, n_blocks)
     width = index.shape[1]
     valid = jnp.asarray(index >= 0)
@@ -640,7 +696,8 @@ def _make_sampler(log_terms: Callable, flat_block: np.ndarray, n_blocks: int, di
         padded = jnp.where(valid, blocks, 0.0)
         return jnp.zeros(dimension, dtype=blocks.dtype).at[gather].add(padded)
 
-    def sample(population, key, data):
+    def search(population, data, start):
+        """Return the conditional mode, the gradient and Hessian blocks there."""
         def negative(flat):
             return -log_terms(flat, population, data)[0]
 
@@ -678,11 +735,20 @@ def _make_sampler(log_terms: Callable, flat_block: np.ndarray, n_blocks: int, di
             iteration, flat, _, _, grad_blocks, _ = state
             return (iteration < NEWTON_ITERATIONS) & ~jnp.all(reached_mode(flat, grad_blocks))
 
-        start = jnp.zeros(dimension)
         _, mode, _, _, grad_blocks, hessian = jax.lax.while_loop(
             searching, newton,
             (0, start, jnp.full(n_blocks, 1e-3), negative(start), *derivatives(start)))
-        reached = reached_mode(mode, grad_blocks)
+        return mode, grad_blocks, hessian, reached_mode(mode, grad_blocks)
+
+    def find_mode(population, data, start):
+        mode = search(population, data, start)[0]
+        return jnp.where(jnp.isfinite(mode), mode, start)
+
+    def sample(population, key, data, start):
+        def negative(flat):
+            return -log_terms(flat, population, data)[0]
+
+        mode, grad_blocks, hessian, reached = search(population, data, start)
 
         # Laplace scale: the Hessian with non-positive curvature lifted, then Cholesky.
         eigenvalues, eigenvectors = jnp.linalg.eigh(hessian)
@@ -729,7 +795,7 @@ def _make_sampler(log_terms: Callable, flat_block: np.ndarray, n_blocks: int, di
             step, (start_flat, log_weight(start_flat, start_q)), jax.random.split(key_chain, steps))
         return final, accepted.mean(axis=0), reached
 
-    return sample
+    return sample, find_mode
 
 
 def _patient_sites(bundle: ModelBundle, plan: _Plan, unravel: Callable) -> Callable:

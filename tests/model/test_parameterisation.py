@@ -138,3 +138,41 @@ def test_spread_pair_keeps_each_prior(small_simulated):
         scale = prior.params["scale"]
         result = stats.kstest(np.asarray(draws[name]), stats.halfnorm(scale=scale).cdf)
         assert result.pvalue > 1e-3, (name, result)
+
+
+def _fh_variant(lipids: dict[str, str]):
+    """fh_twin with `[lipids]` keys replaced."""
+    lines = resolve_model_path("fh_twin").read_text(encoding="utf-8").splitlines()
+    text = "\n".join(line for line in lines
+                     if line.split("=")[0].strip() not in lipids) + "\n"
+    settings = "".join(f'{key} = "{value}"\n' for key, value in lipids.items())
+    return parse_spec(text.replace("[lipids]\n", "[lipids]\n" + settings, 1),
+                      source=f"fh_twin ({lipids})")
+
+
+@pytest.mark.parametrize(("site", "variants"), [
+    ("u", ({"family_effects": "sampled"}, {"family_effects": "integrated"})),
+    ("u", ({"family_effects": "integrated", "parameterisation": "centred"},
+           {"family_effects": "integrated", "parameterisation": "non_centred"})),
+])
+def test_reparameterised_lipid_sites_keep_their_prior(small_simulated, site, variants):
+    """Levels with the family effect integrated out (centred or not) have the same prior
+    as with the family effect sampled."""
+    samples = []
+    for lipids in variants:
+        spec = _fh_variant(lipids)
+        bundle = build_model(spec, build_design(small_simulated.cohort, spec))
+        predictive = Predictive(bundle.model, num_samples=3000, return_sites=[site])
+        samples.append(np.asarray(predictive(jax.random.PRNGKey(4), bundle.data)[site]))
+    first, second = samples
+    for patient in range(first.shape[1]):
+        result = stats.ks_2samp(first[:, patient], second[:, patient])
+        assert result.pvalue > 1e-3, (site, patient, result)
+    # Relatives' levels are correlated through the family effect in both forms.
+    if site == "u":
+        family = np.asarray(build_design(small_simulated.cohort, _fh_variant(variants[0]))
+                            .arrays["family_index"])
+        pair = next((i, j) for i in range(len(family)) for j in range(i + 1, len(family))
+                    if family[i] == family[j])
+        correlations = [np.corrcoef(s[:, pair[0]], s[:, pair[1]])[0, 1] for s in samples]
+        assert correlations[0] == pytest.approx(correlations[1], abs=0.06)

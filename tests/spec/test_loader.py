@@ -132,3 +132,24 @@ def test_spec_layer_imports_no_ppl():
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True).stdout.strip()
     assert output == "False"
+
+
+NO_FAMILY = 'random_effects = ["centre"]\n'
+
+
+@pytest.mark.parametrize(("lipids", "message"), [
+    (NO_FAMILY + 'family_effects = "integrated"', "needs 'family' in random_effects"),
+    (NO_FAMILY + 'untested_class = "family"', "needs 'family' in random_effects"),
+    ('family_effects = "integrated"', "needs untested_class = 'family'"),
+])
+def test_integrated_family_effects_need_families_and_shared_classes(lipids, message):
+    with pytest.raises(SpecError, match=message):
+        parse_spec(MINIMAL + f"\n[lipids]\n{lipids}\n")
+
+
+def test_with_setting_replaces_one_key():
+    spec = load_spec("fh_twin")
+    changed = spec.with_setting("lipids", "family_effects", "sampled")
+    assert changed.section("lipids").family_effects == "sampled"
+    assert spec.section("lipids").family_effects == "integrated"
+    assert changed.sha256 == spec.sha256

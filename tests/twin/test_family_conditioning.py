@@ -1,0 +1,58 @@
+"""Conditioning relatives on a fit whose family effects were integrated out.
+
+The fit stores family effects drawn from their exact conditional posterior.
+Conditioning a patient who is in the fit, with that patient's own data and
+the stored family effect, is then one Gibbs step from the posterior, so the
+patient's level must come back with the fit's posterior mean and spread.
+"""
+
+import warnings
+
+import arviz as az
+import numpy as np
+import pytest
+
+from bayestwin.exceptions import ConvergenceWarning
+from bayestwin.inference import fit as fit_model
+from bayestwin.spec import parse_spec, resolve_model_path
+from bayestwin.twin.conditioning import condition_new_patients
+from bayestwin.twin.landmark import subset_cohort
+
+CHAINS, DRAWS = 2, 300
+
+
+@pytest.fixture(scope="module")
+def family_fit(small_simulated):
+    text = resolve_model_path("lipid_response").read_text(encoding="utf-8").replace(
+        "[lipids]\n", '[lipids]\nfamily_effects = "integrated"\nuntested_class = "family"\n', 1)
+    spec = parse_spec(text, source="lipid_response with family effects integrated out")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return fit_model(small_simulated.cohort, spec, seed=2, chains=CHAINS,
+                         warmup=300, draws=DRAWS, progress_bar=False)
+
+
+def test_fit_stores_family_effects(family_fit):
+    posterior = family_fit.idata.posterior
+    assert family_fit.spec.section("lipids").family_effects == "integrated"
+    assert posterior["family_effect"].dims == ("chain", "draw", "family")
+    assert "level_centre" not in posterior
+    np.testing.assert_allclose(posterior["family_raw"] * posterior["sigma_family"],
+                               posterior["family_effect"], rtol=1e-6)
+
+
+def test_relatives_in_fit_recover_their_levels(small_simulated, family_fit):
+    cohort = small_simulated.cohort
+    sizes = cohort.patients["family_id"].value_counts()
+    families = list(sizes[sizes >= 2].index[:2])
+    assert families, "the cohort should have a family with two patients or more"
+    patients = [str(p) for p in cohort.patients.index
+                if cohort.patients.loc[p, "family_id"] in families]
+    conditioned = condition_new_patients(family_fit, subset_cohort(cohort, patients), seed=8)
+    fitted = family_fit.idata.posterior["u"]
+    for j, patient in enumerate(patients):
+        ours = conditioned.draws["u"][:, j].reshape(CHAINS, DRAWS)
+        theirs = fitted.sel(patient=patient).values
+        error = theirs.std() * np.sqrt(1.0 / az.ess(theirs) + 1.0 / az.ess(ours))
+        assert abs(ours.mean() - theirs.mean()) < 4.0 * error, patient
+        assert ours.std() / theirs.std() == pytest.approx(1.0, abs=0.2), patient
