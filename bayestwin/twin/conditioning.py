@@ -26,8 +26,8 @@ Given a population draw, blocks are independent. For every population draw:
 
 1. a damped Newton method (Levenberg-Marquardt, one damping factor per block)
    finds the conditional mode, with the block-diagonal Hessian computed by
-   Hessian-vector products. It starts at the mode under one population draw,
-   found once, which the modes under other draws lie close to;
+   Hessian-vector products. After the first batch of draws, it starts at
+   the first draw's mode, which the modes under other draws lie close to;
 2. each block gets a multivariate Student-t proposal (5 degrees of freedom)
    centred at the mode, scaled by the inverse Hessian (a Laplace
    approximation with heavier tails);
@@ -95,7 +95,7 @@ LOW_ACCEPTANCE = 0.05
 """Mean acceptance below which a patient's draws are flagged with a `ConvergenceWarning`."""
 
 WARM_START = True
-"""Start every draw's Newton search at the mode under one population draw (False: at zero)."""
+"""Start the Newton searches after the first batch at the first draw's mode (False: at zero)."""
 
 COMPILED_CACHE_SIZE = 8
 """Compiled conditioning samplers kept per process, the least recently used dropped first."""
@@ -262,16 +262,26 @@ def condition_new_patients(fit: Fit, cohort: Cohort, *, seed: int, max_draws: in
     logger.info("conditioning %d patient(s) in %d block(s): %d free parameters, %d population "
                 "draws", design.n_patients, n_blocks, compiled.dimension, len(draw_index))
 
-    # Stage 3: mode, Laplace proposal and independence Metropolis-Hastings per draw. Every
-    # draw's Newton search starts at the mode under one population draw, a few steps away.
-    start = jnp.zeros(compiled.dimension)
-    if WARM_START:
-        pilot = {name: values[0] for name, values in population.items()}
-        start = compiled.find_mode(pilot, bundle.data, start)
+    # Stage 3: mode, Laplace proposal and independence Metropolis-Hastings per draw. The
+    # first batch of draws searches from zero; the later ones start at the first draw's
+    # mode, a few Newton steps from theirs (the same compiled function serves both).
     keys = np.asarray(jax.random.split(root_key(seed), len(draw_index)))
-    flat_draws, acceptance, converged = _map_batches(
-        lambda pop, key, data: compiled.sample(pop, key, data, start), (population, keys),
-        len(draw_index), bundle.data)
+    first = min(DRAW_BATCH, len(draw_index)) if WARM_START else len(draw_index)
+    zero = jnp.zeros(compiled.dimension)
+
+    def run(rows, start):
+        arguments = jax.tree_util.tree_map(lambda value: np.asarray(value)[rows],
+                                           (population, keys))
+        return _map_batches(lambda pop, key, data: compiled.sample(pop, key, data, start),
+                            arguments, len(rows), bundle.data)
+
+    parts = [run(np.arange(first), zero)]
+    if first < len(draw_index):
+        mode = parts[0][3][0]
+        start = jnp.where(jnp.isfinite(mode), mode, zero)
+        parts.append(run(np.arange(first, len(draw_index)), start))
+    flat_draws, acceptance, converged, _ = (np.concatenate(column) for column in zip(*parts,
+                                                                                     strict=True))
 
     # Stage 4: per-patient sites (free and deterministic) from the drawn parameters.
     draws = {name: np.asarray(value) for name, value in _map_batches(
@@ -379,8 +389,7 @@ def _abstract_trace(bundle: ModelBundle) -> dict[str, _SiteShape]:
 class _Compiled:
     """Compiled sampler and site function of one model structure, reused across calls."""
 
-    sample: Callable  # (population batch, keys, data, start) -> (flat draws, acceptance, reached)
-    find_mode: Callable  # (one population draw, data, start) -> conditional mode
+    sample: Callable  # (population batch, keys, data, start) -> (draws, acceptance, reached, mode)
     patient_sites: Callable  # (flat draws, population batch, data) -> per-patient sites
     dimension: int
     n_blocks: int
@@ -442,10 +451,9 @@ def _compile(bundle: ModelBundle, plan: _Plan, steps: int, population: dict,
             return jnp.atleast_1d(blocks.sum() + rest), jnp.zeros(())
 
         n_blocks = 1
-    sampler, find_mode = _make_sampler(log_terms, flat_block, n_blocks, dimension, steps)
+    sampler = _make_sampler(log_terms, flat_block, n_blocks, dimension, steps)
     return _Compiled(
         sample=jax.jit(jax.vmap(sampler, in_axes=(0, 0, None, None))),
-        find_mode=jax.jit(find_mode),
         patient_sites=jax.jit(jax.vmap(_patient_sites(bundle, plan, unravel),
                                        in_axes=(0, 0, None))),
         dimension=dimension, n_blocks=n_blocks, single_block=single_block)
@@ -673,12 +681,11 @@ def _block_layout(flat_block: np.ndarray, n_blocks: int) -> tuple[np.ndarray, np
 
 
 def _make_sampler(log_terms: Callable, flat_block: np.ndarray, n_blocks: int, dimension: int,
-                  steps: int) -> tuple[Callable, Callable]:
-    """Return the sampler and the mode search of the conditional posterior.
+                  steps: int) -> Callable:
+    """Return sample(population, key, data, start).
 
-    ``sample(population, key, data, start)`` returns (flat draw, acceptance
-    per block, mode reached); ``find_mode(population, data, start)`` returns
-    the conditional mode. Both start the Newton search at `start`.
+    It returns (flat draw, acceptance per block, mode reached, mode), with
+    the Newton search started at `start`.
     """
     index, position = _block_layout(flat_block, n_blocks)
     width = index.shape[1]
@@ -740,10 +747,6 @@ def _make_sampler(log_terms: Callable, flat_block: np.ndarray, n_blocks: int, di
             (0, start, jnp.full(n_blocks, 1e-3), negative(start), *derivatives(start)))
         return mode, grad_blocks, hessian, reached_mode(mode, grad_blocks)
 
-    def find_mode(population, data, start):
-        mode = search(population, data, start)[0]
-        return jnp.where(jnp.isfinite(mode), mode, start)
-
     def sample(population, key, data, start):
         def negative(flat):
             return -log_terms(flat, population, data)[0]
@@ -793,9 +796,9 @@ def _make_sampler(log_terms: Callable, flat_block: np.ndarray, n_blocks: int, di
         start_flat, start_q = propose(key_start)
         (final, _), accepted = jax.lax.scan(
             step, (start_flat, log_weight(start_flat, start_q)), jax.random.split(key_chain, steps))
-        return final, accepted.mean(axis=0), reached
+        return final, accepted.mean(axis=0), reached, mode
 
-    return sample, find_mode
+    return sample
 
 
 def _patient_sites(bundle: ModelBundle, plan: _Plan, unravel: Callable) -> Callable:
