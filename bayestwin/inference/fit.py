@@ -106,7 +106,7 @@ def _add_family_effects(idata: az.InferenceData, spec: ModelSpec, bundle: ModelB
 
     They come from their exact conditional posterior given each draw
     (`bayestwin.model.lipids.draw_family_effects`), so the pairs are draws of
-    the joint posterior of the model with family effects sampled; twins of
+    the joint posterior of the model with family effects sampled. Twins of
     new relatives of patients in the fit use them.
     """
     posterior = idata.posterior

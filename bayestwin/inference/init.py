@@ -42,8 +42,8 @@ def factor_start_values(design) -> dict:
     factors, are rotated so that the anchor taxa load in the model's
     lower-triangular pattern with positive anchor loadings. The anchors'
     positivity splits the loadings' posterior into reflected regions, and a
-    chain started near zero can settle in a minor one; every chain starts in
-    the region that the data's principal axes point to.
+    chain started near zero can settle in a minor one. So every chain starts
+    in the region that the data's principal axes point to.
     """
     if "clr" not in design.arrays or "anchor_index" not in design.arrays:
         return {}

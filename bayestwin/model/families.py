@@ -31,10 +31,10 @@ and the symmetric square root
 :math:`\Sigma_F^{1/2} = \sigma_u (I - P_F) + \sqrt{t_F}\, P_F`, where
 :math:`P_F` averages over the family, gives the non-centred form.
 
-Family effects are not sampled, but `draw_family_effects` draws them after
-the fit from their exact conditional posterior (a normal given the class,
-whose own posterior is the mixture's responsibilities), so that twins of
-new relatives of patients in the fit can use them.
+Family effects are not sampled. `draw_family_effects` draws them after the
+fit from their exact conditional posterior: the class from the mixture's
+responsibilities, then a normal given the class. Twins of new relatives of
+patients in the fit use these draws.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from numpyro.distributions import constraints
 
 @dataclass(frozen=True)
 class FamilyStructure:
-    """Which family each patient belongs to (a JAX array, so that it can be traced)."""
+    """Family index of each patient, as a JAX array so that it can be traced."""
 
     family: jnp.ndarray  # (n,) family index of each patient
     n_families: int
@@ -76,8 +76,8 @@ def family_class_weights(variant_index, structure: FamilyStructure, prior):
     """Return the weights of each family's class for its members never genotyped, (F, K).
 
     A family whose genotyped members share one class passes it to the members
-    never genotyped; several classes among the genotyped members share the
-    weight by their counts; a family with no genotyped member gets the prior.
+    never genotyped. Several classes among the genotyped members share the
+    weight by their counts, and a family with no genotyped member gets the prior.
     """
     prior = jnp.asarray(prior) / jnp.sum(jnp.asarray(prior))
     variant_index = jnp.asarray(variant_index)

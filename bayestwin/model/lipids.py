@@ -58,12 +58,8 @@ def sample_population(spec: ModelSpec, design) -> dict:
         params["sigma_u"] = priors.sample(spec, "sigma_u")
     covariates = settings.covariates
     if "variant_class" in covariates:
-        classes = design.coords["variant_class"]
-        free = design.coords["variant_effect"]
-        raw = priors.sample(spec, "beta_variant", (len(free),))
-        full = jnp.zeros(len(classes))
-        params["beta_variant_all"] = full.at[
-            jnp.array([classes.index(c) for c in free])].set(raw)
+        raw = priors.sample(spec, "beta_variant", (len(design.coords["variant_effect"]),))
+        params["beta_variant_all"] = all_class_effects(design, raw)
     if "prs" in covariates:
         params["beta_prs"] = priors.sample(spec, "beta_prs")
     if "sex" in covariates:
@@ -82,6 +78,13 @@ def sample_population(spec: ModelSpec, design) -> dict:
     if settings.likelihood == "student_t":
         params["nu"] = priors.sample(spec, "nu")
     return params
+
+
+def all_class_effects(design, free_effects):
+    """Return the effect of every variant class: the free ones, and 0 for the reference class."""
+    classes = design.coords["variant_class"]
+    index = jnp.array([classes.index(c) for c in design.coords["variant_effect"]], dtype=int)
+    return jnp.zeros(len(classes)).at[index].set(free_effects)
 
 
 def _polar_spreads(spec: ModelSpec) -> bool:
@@ -272,15 +275,10 @@ def draw_family_effects(spec: ModelSpec, design, data: dict, draws: dict, key,
     when the variant class is a covariate, ``beta_variant`` to arrays with
     the draws first. Returns one effect per draw and family, (D, F).
     """
-    classes = design.coords.get("variant_class", [])
-    free = jnp.array([classes.index(c) for c in design.coords.get("variant_effect", [])],
-                     dtype=int)
-
     def one(key, draw):
         params = {"sigma_u": draw["sigma_u"], "sigma_family": draw["sigma_family"]}
         if "beta_variant" in draw:
-            params["beta_variant_all"] = jnp.zeros(len(classes)).at[free].set(
-                draw["beta_variant"])
+            params["beta_variant_all"] = all_class_effects(design, draw["beta_variant"])
         structure, locations, log_weights, spread, family_spread = family_setup(
             spec, params, design, data, draw["level_centre"])
         return families.draw_family_effects(key, draw["w"], locations, log_weights,

@@ -48,7 +48,7 @@ def sample_patients(spec: ModelSpec, params: dict, n_patients: int, informed=Non
     responsiveness only the prior informs.
 
     With ``by_data``, `remaining` ((N,) per group, from `mean_log_remaining`)
-    anchors the sampled log r on the drug effects: the site holds
+    anchors the sampled log r on the drug effects: the site contains
     log(r_i |l_i|), the log of the patient's mean log reduction, which the
     data fix whatever the population Emax. Without it, a change of Emax must
     be matched by moving every treated patient's log r together, a ridge

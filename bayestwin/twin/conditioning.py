@@ -66,6 +66,7 @@ from bayestwin.data.cohort import Cohort
 from bayestwin.exceptions import BayestwinError, ConvergenceWarning
 from bayestwin.inference.fit import Fit
 from bayestwin.inference.seeds import check_seed, root_key
+from bayestwin.model import families
 from bayestwin.model.assemble import ModelBundle, build_model
 from bayestwin.model.design import Design, build_design
 from bayestwin.spec import ModelSpec
@@ -109,8 +110,8 @@ def conditioning_spec(spec: ModelSpec) -> ModelSpec:
     in the fit conditions on them like on any other population draw.
 
     NOTE: with ``untested_class = "family"``, a new patient never genotyped
-    takes the class of genotyped relatives among the new patients only; the
-    classes of relatives in the fit are not carried over.
+    takes the class of genotyped relatives among the new patients only,
+    because the classes of relatives in the fit are not carried over.
     """
     if spec.has("lipids") and spec.section("lipids").family_effects == "integrated":
         return spec.with_setting("lipids", "family_effects", "sampled")
@@ -263,8 +264,8 @@ def condition_new_patients(fit: Fit, cohort: Cohort, *, seed: int, max_draws: in
                 "draws", design.n_patients, n_blocks, compiled.dimension, len(draw_index))
 
     # Stage 3: mode, Laplace proposal and independence Metropolis-Hastings per draw. The
-    # first batch of draws searches from zero; the later ones start at the first draw's
-    # mode, a few Newton steps from theirs (the same compiled function serves both).
+    # first batch of draws searches from zero. The later ones start at the first draw's
+    # mode, a few Newton steps from theirs, with the same compiled function.
     keys = np.asarray(jax.random.split(root_key(seed), len(draw_index)))
     first = min(DRAW_BATCH, len(draw_index)) if WARM_START else len(draw_index)
     zero = jnp.zeros(compiled.dimension)
@@ -559,13 +560,13 @@ def _relatives_sharing_a_class(design: Design) -> list[np.ndarray]:
     """
     variant = np.asarray(design.arrays["variant_index"])
     family = np.asarray(design.arrays["family_index"])
-    groups = []
-    for label in np.unique(family):
-        members = family == label
-        untested = members & (variant < 0)
-        if untested.any() and len(np.unique(variant[members & (variant >= 0)])) != 1:
-            groups.append(np.flatnonzero(members))
-    return groups
+    structure = families.FamilyStructure(jnp.asarray(family), len(design.coords["family"]))
+    weights = np.asarray(families.family_class_weights(variant, structure,
+                                                       design.info["variant_prior"]))
+    unknown = weights.max(axis=1) < 1.0
+    has_untested = np.bincount(family[variant < 0], minlength=len(weights)) > 0
+    return [np.flatnonzero(family == label)
+            for label in np.flatnonzero(unknown & has_untested)]
 
 
 def _flat_layout(plan: _Plan) -> tuple[int, Callable, np.ndarray]:

@@ -93,7 +93,7 @@ def test_samples_have_the_compound_symmetric_covariance():
     np.testing.assert_allclose(draws[:, :3].mean(axis=0), CENTRE[:3] + 0.5, atol=0.005)
 
 
-def test_standardise_is_the_inverse_square_root_of_the_covariance():
+def test_standardise_inverts_covariance_root():
     s = structure()
     identity = jnp.eye(len(FAMILY))
     root = np.asarray(families.unstandardise(identity, s, SPREAD, FAMILY_SPREAD))
