@@ -46,3 +46,31 @@ def test_save_load_round_trip(lipid_fit, tmp_path):
     xr.testing.assert_identical(loaded.idata.posterior, lipid_fit.idata.posterior)
     assert loaded.spec.sha256 == lipid_fit.spec.sha256
     assert loaded.gate.passed == lipid_fit.gate.passed
+
+
+def test_inference_data_matches_arviz_converter(lipid_fit):
+    # The compiled conversion must give what az.from_numpyro gives for the same run.
+    import arviz as az
+    import jax
+    import numpy as np
+    from numpyro.infer import MCMC, NUTS
+
+    from bayestwin.inference.fit import EXTRA_FIELDS, inference_data
+
+    bundle = lipid_fit.bundle
+    mcmc = MCMC(NUTS(bundle.model), num_warmup=5, num_samples=4, num_chains=2,
+                chain_method="sequential", progress_bar=False)
+    mcmc.run(jax.random.PRNGKey(0), bundle.data, extra_fields=EXTRA_FIELDS)
+    ours = inference_data(mcmc, bundle)
+    reference = az.from_numpyro(mcmc, coords=bundle.coords, dims=bundle.dims,
+                                log_likelihood=True)
+    assert ours.groups() == reference.groups()
+    for group in reference.groups():
+        expected, got = reference[group], ours[group]
+        assert set(got.data_vars) == set(expected.data_vars), group
+        for name in expected.data_vars:
+            assert got[name].dims == expected[name].dims, (group, name)
+            np.testing.assert_allclose(got[name].values, expected[name].values, rtol=1e-9,
+                                       err_msg=f"{group}/{name}")
+        assert set(got.attrs) == set(expected.attrs), group
+        assert got.attrs["inference_library"] == "numpyro"
