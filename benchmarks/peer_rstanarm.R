@@ -16,9 +16,11 @@
 #   (assoc = "etavalue"), B-spline log baseline hazard (basehaz = "bs"),
 #   15-point Gauss-Kronrod nodes (stan_jm's qnodes = 15).
 # Priors (no autoscaling, so that the scales are the same as bayestwin's):
-#   fixed effects normal(0, 10), residual SD and random-effect SDs
-#   half-Student-t(3, 0, 2.5), LKJ(2) correlation, event coefficient and
-#   association normal(0, 3), event intercept normal(-3, 3). The B-spline
+#   fixed effects normal(0, 2.5), residual SD half-normal(0, 1), random-effect
+#   SDs half-Student-t(30, 0, 1) (lkj() takes a Student-t; with 30 degrees of
+#   freedom it is close to bayestwin's half-normal(0, 1)), LKJ(2) correlation,
+#   event coefficient and association normal(0, 1), event intercept
+#   normal(-3, 1.5). The B-spline
 #   coefficients get independent normal(0, 3) priors, where bayestwin puts a
 #   random-walk prior on them; stan_jm has no random-walk option.
 #
@@ -56,14 +58,14 @@ fit <- stan_jm(
   assoc = "etavalue",
   basehaz = "bs",
   qnodes = 15,
-  priorLong = normal(0, 10, autoscale = FALSE),
-  priorLong_intercept = normal(0, 10, autoscale = FALSE),
-  priorLong_aux = student_t(3, 0, 2.5, autoscale = FALSE),
-  priorEvent = normal(0, 3, autoscale = FALSE),
-  priorEvent_intercept = normal(-3, 3, autoscale = FALSE),
+  priorLong = normal(0, 2.5, autoscale = FALSE),
+  priorLong_intercept = normal(0, 2.5, autoscale = FALSE),
+  priorLong_aux = normal(0, 1, autoscale = FALSE),
+  priorEvent = normal(0, 1, autoscale = FALSE),
+  priorEvent_intercept = normal(-3, 1.5, autoscale = FALSE),
   priorEvent_aux = normal(0, 3, autoscale = FALSE),
-  priorEvent_assoc = normal(0, 3, autoscale = FALSE),
-  prior_covariance = lkj(regularization = 2, scale = 2.5, df = 3, autoscale = FALSE),
+  priorEvent_assoc = normal(0, 1, autoscale = FALSE),
+  prior_covariance = lkj(regularization = 2, scale = 1, df = 30, autoscale = FALSE),
   chains = chains, cores = chains, iter = iter, seed = seed,
   adapt_delta = adapt_delta, refresh = 0
 )
