@@ -45,7 +45,7 @@ def fh_fit(fh_simulated):
     """The full FH twin fitted with NUTS to 200 simulated patients, 2 chains (slow)."""
     from bayestwin.inference import fit
 
-    return fit(fh_simulated.cohort, "fh_twin", seed=5, chains=2, warmup=500, draws=1000,
+    return fit(fh_simulated.cohort, "fh_twin", seed=5, chains=2, warmup=1000, draws=1000,
                progress_bar=False)
 
 
