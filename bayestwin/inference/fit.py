@@ -137,8 +137,8 @@ def inference_data(mcmc: MCMC, bundle: ModelBundle) -> az.InferenceData:
     ``az.from_numpyro(mcmc, coords=..., dims=..., log_likelihood=True)``.
     ArviZ finds the observed sites by running the model once outside
     `jax.jit`, where JAX compiles every operation on its own. Here that
-    trace and the log likelihood run compiled: for the full FH twin on 200
-    patients and 2,000 draws, 2.6 s against ArviZ's 11.4 s (2-core machine).
+    trace and the log likelihood run compiled, about four times faster for
+    the full FH twin (docs/benchmarks.md).
     """
     from arviz.data.base import dict_to_dataset
     from numpyro.infer import init_to_sample, log_likelihood
@@ -169,7 +169,8 @@ def inference_data(mcmc: MCMC, bundle: ModelBundle) -> az.InferenceData:
 
     observed = jax.device_get(jax.jit(observed_values)())
     if observed:
-        flat = jax.device_get(mcmc.get_samples(group_by_chain=False))
+        flat = {name: value.reshape((chains * draws,) + value.shape[2:])
+                for name, value in samples.items()}
         per_site = jax.device_get(jax.jit(lambda values: log_likelihood(model, values, data))(flat))
         groups["log_likelihood"] = dict_to_dataset(
             {name: np.reshape(np.asarray(value), (chains, draws) + value.shape[1:])
