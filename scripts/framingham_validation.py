@@ -182,35 +182,47 @@ def bootstrap_exam1(frame: pd.DataFrame, *, horizon: float, replicates: int) -> 
             "twin_slope": interval(twin_slopes), "cox_slope": interval(cox_slopes)}
 
 
+def cox_exam1_risk(train, test, outcome_train: pd.DataFrame, outcome_test: pd.DataFrame, *,
+                   horizon: float) -> pd.Series:
+    """Return the Cox model's risk by `horizon` for the complete held-out participants.
+
+    The model is fitted to the training participants with complete exam-1
+    covariates. The result is indexed by the held-out participants whose
+    exam-1 covariates and outcome are complete.
+    """
+    from bayestwin.validate.metrics import cox_baseline_risk
+
+    covariates_train = exam1_covariates(train).join(outcome_train).dropna()
+    covariates_test = exam1_covariates(test).join(outcome_test).dropna()
+    return cox_baseline_risk(covariates_train, covariates_test, duration_col="time",
+                             event_col="event", covariates=list(COX_COVARIATES),
+                             horizon=horizon)
+
+
 def cox_split_slopes(cohort, seeds, *, horizon: float) -> pd.DataFrame:
     """Return the Cox model's held-out calibration slope and C on each 70/30 split.
 
-    One row per seed: the split is `split_by_participant`'s, the Cox model is
-    fitted to the training part on the exam-1 covariates and scored on the
-    complete held-out participants, as in the main analysis. The spread of
-    the slope across splits shows how much of a slope away from 1 is the
-    particular test set rather than the model.
+    Each seed gives one split by `split_by_participant` and one row. The Cox
+    model is fitted and scored as in the main analysis. The spread of the
+    slope across splits shows how much of a slope away from 1 comes from the
+    particular test set rather than from the model.
     """
     from bayestwin.adapters.framingham import split_by_participant
     from bayestwin.twin.landmark import observed_outcome
     from bayestwin.validate.calibration import calibration_at_horizon
-    from bayestwin.validate.metrics import cox_baseline_risk, harrell_c
+    from bayestwin.validate.metrics import harrell_c
 
     rows = []
     for seed in seeds:
         train, test = split_by_participant(cohort, fraction=0.7, seed=int(seed))
-        covariates_train = exam1_covariates(train).join(
-            observed_outcome(train, ENDPOINT, COMPETING)).dropna()
-        covariates_test = exam1_covariates(test).join(
-            observed_outcome(test, ENDPOINT, COMPETING)).dropna()
-        risk = cox_baseline_risk(covariates_train, covariates_test, duration_col="time",
-                                 event_col="event", covariates=list(COX_COVARIATES),
-                                 horizon=horizon)
-        time_ = covariates_test["time"].to_numpy()
-        event = covariates_test["event"].to_numpy()
-        risk = np.clip(risk.reindex(covariates_test.index).to_numpy(), 1e-6, 1 - 1e-6)
+        outcome_test = observed_outcome(test, ENDPOINT, COMPETING)
+        risk = cox_exam1_risk(train, test, observed_outcome(train, ENDPOINT, COMPETING),
+                              outcome_test, horizon=horizon)
+        outcome = outcome_test.loc[risk.index]
+        time_, event = outcome["time"].to_numpy(), outcome["event"].to_numpy()
+        risk = np.clip(risk.to_numpy(), 1e-6, 1 - 1e-6)
         calibration = calibration_at_horizon(time_, event, risk, horizon=horizon)
-        rows.append({"seed": int(seed), "patients": len(covariates_test),
+        rows.append({"seed": int(seed), "patients": len(risk),
                      "events_by_horizon": int(((time_ <= horizon) & (event == 1)).sum()),
                      "slope": float(calibration.slope),
                      "harrell_c": harrell_c(time_, event, risk, horizon=horizon)})
@@ -232,7 +244,6 @@ def main() -> int:
     from bayestwin.testing import shared_data_dir
     from bayestwin.twin.landmark import observed_outcome, subset_cohort, truncate_cohort
     from bayestwin.validate.calibration import plot_calibration
-    from bayestwin.validate.metrics import cox_baseline_risk
 
     source = arguments.data or (shared_data_dir() or Path("missing")) / "frmgham2.csv"
     if not source.is_file():
@@ -297,12 +308,8 @@ def main() -> int:
     twin = twin_risks(fitted, at_entry, start=0.0, horizon=arguments.horizon,
                       seed=arguments.seed, max_draws=arguments.max_draws,
                       steps=arguments.steps)
-    covariates_train = exam1_covariates(train).join(outcome_train).dropna()
-    covariates_test = exam1_covariates(test).join(outcome_test)
-    complete = covariates_test.dropna().index
-    cox = cox_baseline_risk(covariates_train, covariates_test.loc[complete],
-                            duration_col="time", event_col="event",
-                            covariates=list(COX_COVARIATES), horizon=arguments.horizon)
+    cox = cox_exam1_risk(train, test, outcome_train, outcome_test, horizon=arguments.horizon)
+    complete = cox.index
     frame = outcome_test.join(twin).join(cox.rename("cox_risk")).loc[complete]
     frame.to_csv(out / "risks_exam1.csv")
     results["exam1"] = {"patients": len(frame), "events_by_horizon": int(
