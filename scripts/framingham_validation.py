@@ -72,7 +72,11 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--horizon", type=float, default=10.0)
     parser.add_argument("--landmark", type=float, default=6.5)
     parser.add_argument("--window", type=float, default=10.0)
-    return parser.parse_args()
+    arguments = parser.parse_args()
+    if arguments.split_check < 0:
+        parser.error(f"--split-check must be 0 or a positive number of splits, "
+                     f"not {arguments.split_check}")
+    return arguments
 
 
 def exam1_covariates(cohort) -> pd.DataFrame:
