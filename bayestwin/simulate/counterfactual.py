@@ -118,7 +118,7 @@ def simulate_counterfactual(
     simulated: SimulatedCohort,
     plans: Mapping[str, Plan],
     *,
-    start: float | None = None,
+    start: float | Sequence[float] | None = None,
     horizon: float = 10.0,
     seed: int,
     grid_step: float = 1.0 / 12.0,
@@ -137,9 +137,10 @@ def simulate_counterfactual(
         lipid-lowering drug), or the string ``"observed"`` to keep the
         simulated history.
     start
-        Years since entry when the plans begin, the same for every patient;
-        None (default) starts each patient the day after their last
-        measurement.
+        Years since entry when the plans begin: one number for every
+        patient, or one per patient in the order of `patients` (of the
+        cohort when `patients` is None); None (default) starts each patient
+        the day after their last measurement.
     horizon
         Years after the start covered by the ``time`` dimension.
     seed
@@ -205,9 +206,21 @@ def simulate_counterfactual(
     if start is None:
         start_time = _default_start(simulated, positions)
     else:
-        if not np.isfinite(start) or start < 0:
-            raise ScenarioError(f"start must be a non-negative number of years, got {start!r}")
-        start_time = np.full(len(positions), float(start))
+        start_time = np.asarray(start, dtype=float)
+        if start_time.ndim == 0:
+            start_time = np.full(len(positions), float(start_time))
+        elif start_time.shape != (len(positions),):
+            raise ScenarioError(
+                f"start has {start_time.size} values for {len(positions)} patients; give one "
+                "number, or one per patient in the order of `patients`"
+            )
+        bad = ~np.isfinite(start_time) | (start_time < 0)
+        if bad.any():
+            raise ScenarioError(
+                f"start must be a non-negative number of years, got {start_time[bad][0]!r}"
+                + (f" for patient {design.patient_id[positions[np.argmax(bad)]]}"
+                   if start_time.size > 1 else "")
+            )
     n = design.n_patients
     window_start = np.full(n, np.nan)
     window_start[positions] = start_time

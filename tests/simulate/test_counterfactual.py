@@ -141,3 +141,33 @@ def test_invalid_options_raise(cohort_300):
         simulate_counterfactual(cohort_300, plans, seed=1, adherence=1.5)
     with pytest.raises(ScenarioError, match="start"):
         simulate_counterfactual(cohort_300, plans, seed=1, start=-1.0)
+
+
+def test_start_per_patient(cohort_300):
+    ids = list(cohort_300.cohort.patients.index[:3])
+    plans = {"none": []}
+    starts = [0.5, 1.0, 2.0]
+    together = simulate_counterfactual(cohort_300, plans, seed=1, start=starts, patients=ids)
+    np.testing.assert_array_equal(together["start"].values, starts)
+    for patient_id, start in zip(ids, starts, strict=True):
+        alone = simulate_counterfactual(
+            cohort_300, plans, seed=1, start=start, patients=[patient_id]
+        )
+        np.testing.assert_allclose(
+            together["ldl_c"].sel(patient=patient_id), alone["ldl_c"].sel(patient=patient_id)
+        )
+        np.testing.assert_allclose(
+            together["risk_10y"].sel(patient=patient_id),
+            alone["risk_10y"].sel(patient=patient_id),
+            rtol=1e-9,
+        )
+
+
+def test_start_per_patient_is_checked(cohort_300):
+    ids = list(cohort_300.cohort.patients.index[:2])
+    with pytest.raises(ScenarioError, match="2 values for 1 patients"):
+        simulate_counterfactual(
+            cohort_300, {"none": []}, seed=1, start=[1.0, 2.0], patients=ids[:1]
+        )
+    with pytest.raises(ScenarioError, match=f"for patient {ids[1]}"):
+        simulate_counterfactual(cohort_300, {"none": []}, seed=1, start=[1.0, -2.0], patients=ids)
