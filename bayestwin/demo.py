@@ -14,7 +14,6 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from bayestwin.data import format_summary, read_cohort, write_manifest
@@ -41,8 +40,12 @@ QUICK = DemoSettings(patients=60, chains=2, warmup=150, draws=150, max_draws=200
 
 
 def pick_patients(cohort, truth_patients) -> dict[str, str]:
-    """Pick three contrasting patients: LDLR null with high Lp(a), polygenic on a moderate
-    statin, and a patient with CAC = 0. Falls back to any patient when none matches."""
+    """Pick three contrasting patients for the demo reports.
+
+    They are an LDLR-null patient with high Lp(a), a polygenic patient on a
+    moderate statin, and a patient with CAC = 0. Any patient stands in when
+    none matches.
+    """
     genomics = cohort.genomics["variant_class"] if cohort.genomics is not None else None
     measurements = cohort.measurements
     lpa = measurements[measurements["marker"] == "lpa"].groupby("patient_id")["value"].last()

@@ -56,8 +56,10 @@ class Comparison:
 
 def _strategy_plans(name: str, fit: Fit, cohort: Cohort, design, history, draws, constants,
                     patients: np.ndarray) -> PlanArrays:
-    """Escalate each patient from current care up the ladder until the median LDL-C meets
-    the ESC goal; a patient at goal on current care keeps it, and no step goes below it."""
+    """Escalate each patient up the ladder until the median LDL-C meets the ESC goal.
+
+    A patient at goal on current care keeps it, and no step goes below it.
+    """
     if name != "esc-goal":
         raise ScenarioError(f"unknown strategy {name!r}; valid: {', '.join(STRATEGIES)}")
     offsets = np.array([0.0, 1.0])
@@ -95,6 +97,10 @@ def compare_plans(fit: Fit, cohort: Cohort, plans: list[str], *, horizon: float 
 
     Parameters
     ----------
+    fit
+        A fit of the FH twin.
+    cohort
+        The cohort the fit was made on; its fitted patients are compared.
     plans
         Scenario strings or strategy names (``esc-goal``); the first is the
         reference, usually ``current``.
@@ -104,6 +110,8 @@ def compare_plans(fit: Fit, cohort: Cohort, plans: list[str], *, horizon: float 
         Subgroup column: ``variant_class``, ``sex`` or ``lpa_above_50``.
     max_draws
         Thin the posterior to at most this many draws.
+    mass
+        Mass of the central credible intervals in the summary.
 
     """
     if len(plans) < 2:
@@ -160,8 +168,8 @@ def subgroup_labels(cohort: Cohort, ids: list[str], by: str | None) -> pd.Series
     lpa = cohort.measurements[(cohort.measurements["marker"] == "lpa")
                               & (cohort.measurements["unit"] == "mg/dL")]
     last = lpa.groupby("patient_id")["value"].last().reindex(ids)
-    return pd.Series(np.where(last.isna(), "unknown", np.where(last > 50, "above_50", "50_or_less")),
-                     index=ids)
+    labels = np.where(last.isna(), "unknown", np.where(last > 50, "above_50", "50_or_less"))
+    return pd.Series(labels, index=ids)
 
 
 def summarise(incidence: xr.DataArray, groups: pd.Series, *, mass: float = 0.9) -> pd.DataFrame:

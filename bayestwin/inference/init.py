@@ -92,6 +92,9 @@ def _jittered(site=None, *, values: dict, radius: float):
 
 
 def init_to_median_jittered(*, values: dict | None = None, radius: float = 0.3) -> partial:
-    """Return an init strategy: `values` where given, else prior medians, each moved by a
-    random offset in [-radius, radius] in unconstrained space (0.1 x radius for `values`)."""
+    """Return an init strategy: `values` where given, else prior medians, each jittered.
+
+    Each start moves by a random offset in [-radius, radius] in unconstrained
+    space (0.1 x radius for `values`).
+    """
     return partial(_jittered, values=dict(values or {}), radius=radius)

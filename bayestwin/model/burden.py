@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 import numpyro
-import numpyro.distributions as dist
 
 from bayestwin.model import priors
 from bayestwin.model.quadrature import exp_segment_integral, smooth_floor
@@ -119,6 +118,10 @@ def excess_at(log_level, slope, piece_start, cumulative_before, patient, piece, 
         Excess exposure accumulated before each piece starts, shape (N, S).
     patient, piece, at
         Index arrays and times of the points, same shape.
+    threshold
+        LDL-C threshold of the excess, mmol/L.
+    weight
+        Optional factor of the susceptibility on each piece, shape (N, S).
 
     """
     start = piece_start[patient, piece]

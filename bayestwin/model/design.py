@@ -136,7 +136,8 @@ def _treatment_pieces(cohort: Cohort, origin: np.ndarray, stop_age: np.ndarray,
             statin_adherence[p, active] = np.maximum(statin_adherence[p, active], adherence[row])
         else:
             c = NONSTATIN_CLASSES.index(classes[row])
-            class_adherence[p, active, c] = np.maximum(class_adherence[p, active, c], adherence[row])
+            class_adherence[p, active, c] = np.maximum(class_adherence[p, active, c],
+                                                       adherence[row])
     return {
         "piece_start": piece_start, "piece_stop": piece_stop, "statin_dose": statin_dose,
         "statin_adherence": statin_adherence, "class_adherence": class_adherence,

@@ -4,9 +4,10 @@
                        + alpha_L (L_i(t) - L_ref) + alpha_value m_i(t))
 
 log h0 is a cubic B-spline with a random-walk prior on its coefficients,
-anchored at the middle coefficient (``baseline_log_hazard``), or a Weibull. The competing cause (non-cardiovascular death) has a Gompertz
-hazard in age, exp(delta0 + delta1 (age - 60) / 10 + delta_male male). Each
-patient contributes d log h(T) - integral of h from entry to T for each
+anchored at the middle coefficient (``baseline_log_hazard``), or a Weibull.
+The competing cause (non-cardiovascular death) has a Gompertz hazard in
+age, exp(delta0 + delta1 (age - 60) / 10 + delta_male male). Each patient
+contributes d log h(T) - integral of h from entry to T for each
 cause; entry is the age at entry on the age scale (delayed entry).
 """
 
@@ -83,6 +84,8 @@ def observe(n_patients: int, log_hazard_exit, log_hazard_nodes, node_weight, eve
 
     Parameters
     ----------
+    n_patients
+        Number of patients, N.
     log_hazard_exit
         Log hazard of the endpoint at the exit time, shape (N,).
     log_hazard_nodes, node_weight

@@ -43,7 +43,8 @@ def observe_cac(params: dict, log_burden, values) -> None:
         return
     positive = values > 0
     with numpyro.plate("cac_obs", values.shape[0]):
-        numpyro.sample("cac_positive", dist.Bernoulli(logits=cac_positive_logit(params, log_burden)),
+        logits = cac_positive_logit(params, log_burden)
+        numpyro.sample("cac_positive", dist.Bernoulli(logits=logits),
                        obs=positive.astype(jnp.float32 if values.dtype == jnp.float32 else float))
         log_values = jnp.log(jnp.where(positive, values, 1.0))
         mean = params["lambda0"] + params["lambda1"] * log_burden

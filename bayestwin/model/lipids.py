@@ -158,7 +158,8 @@ def sample_patients(spec: ModelSpec, params: dict, design, data: dict, mean, *,
     shifted by those terms (a shear with unit Jacobian), so the model is
     unchanged, but NUTS no longer walks the narrow ridges between the level
     and the slope, the responsiveness or the drug effects of patients
-    measured far from the reference age or only on treatment. u_i is recorded as a deterministic site.
+    measured far from the reference age or only on treatment. u_i is
+    recorded as a deterministic site.
     ``[lipids] parameterisation = "non_centred"`` samples the standardised
     level (w_i - centre_i) / sigma_u instead of w_i.
     """

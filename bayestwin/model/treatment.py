@@ -14,7 +14,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpyro
-import numpyro.distributions as dist
 
 from bayestwin.model import priors
 from bayestwin.model.design import NONSTATIN_CLASSES

@@ -53,6 +53,7 @@ def risk_profile(cohort: Cohort, patient_id: str, *, at: float | None = None,
     ------
     ScenarioError
         Unknown patient, or no total cholesterol, HDL-C or SBP by `at`.
+
     """
     if patient_id not in cohort.patients.index:
         raise ScenarioError(f"patient {patient_id!r} not found in the cohort.")

@@ -136,8 +136,8 @@ def _check_value(where: str, key: str, spec: Key, value: object) -> object:
     if kind in ("int", "float"):
         numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
         if not numeric or (kind == "int" and not isinstance(value, int)):
-            raise SpecError(f"{where}: '{key}' must be a{'n integer' if kind == 'int' else ' number'}, "
-                            f"got {value!r}.")
+            expected = "an integer" if kind == "int" else "a number"
+            raise SpecError(f"{where}: '{key}' must be {expected}, got {value!r}.")
         if spec.minimum is not None and value < spec.minimum:
             raise SpecError(f"{where}: '{key}' must be at least {spec.minimum}, got {value!r}.")
         return float(value) if kind == "float" else value
@@ -250,7 +250,8 @@ def parse_spec(text: str, *, source: str | None = None) -> ModelSpec:
                             f"untested_class = 'family' (relatives never genotyped share one "
                             f"class, so that a family's density is a mixture over one class).")
     if "imaging" in blocks and "burden" not in blocks:
-        raise SpecError(f"{where}: the imaging block measures the burden, so it needs burden = true.")
+        raise SpecError(f"{where}: the imaging block measures the burden, so it needs "
+                        "burden = true.")
 
     prior_table = raw.get("priors", {})
     if not isinstance(prior_table, dict):

@@ -79,7 +79,8 @@ def parse_prior(name: str, table: object, *, where: str) -> PriorSpec:
             f'{{dist = "normal", loc = 0.0, scale = 1.0}}, got {table!r}.'
         )
     if "dist" not in table:
-        raise SpecError(f"{where}: prior '{name}' has no 'dist'. Valid: {', '.join(DISTRIBUTIONS)}.")
+        raise SpecError(f"{where}: prior '{name}' has no 'dist'. "
+                        f"Valid: {', '.join(DISTRIBUTIONS)}.")
     dist = table["dist"]
     if dist not in DISTRIBUTIONS:
         raise SpecError(

@@ -46,7 +46,8 @@ class Key:
 BLOCKS = ("lipids", "treatment", "burden", "imaging", "events", "microbiome", "longitudinal")
 
 LIPID_COVARIATES = ("variant_class", "prs", "sex", "diet", "microbiome")
-SUSCEPTIBILITY_COVARIATES = ("lpa", "sbp", "smoking", "diabetes", "hypertension", "prs", "microbiome")
+SUSCEPTIBILITY_COVARIATES = ("lpa", "sbp", "smoking", "diabetes", "hypertension", "prs",
+                             "microbiome")
 TIME_VARYING_COVARIATES = ("sbp", "smoking", "diabetes")
 """Susceptibility covariates that may change at each measurement (see `TIME_VARYING_MARKERS`)."""
 LONGITUDINAL_TERMS = ("time", "sex", "time:sex", "age")

@@ -82,6 +82,7 @@ def choose_dose(risks: np.ndarray, statin: str, doses: list[float], *, seed: int
         Seed of the SAMS multiplier draws.
     sams_weight
         Endpoint events one SAMS episode is worth (documented default 0.2).
+
     """
     if statin not in DRUGS or DRUGS[statin].drug_class != "statin":
         raise ScenarioError(f"{statin!r} is not a statin of the catalogue.")

@@ -32,6 +32,8 @@ def population_draws(idata: az.InferenceData, *, select: np.ndarray | None = Non
 
     Parameters
     ----------
+    idata
+        The fit's InferenceData.
     select
         Indices of the stacked draws to keep (all when None).
 

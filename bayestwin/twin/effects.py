@@ -68,6 +68,8 @@ def risk_table(incidence: np.ndarray, scenarios: list[str], offsets: np.ndarray,
         Years after the start of each time point.
     horizons
         Horizons in years; each must be on the grid.
+    reference
+        Index of the reference scenario.
     mass
         Credible mass of the intervals (0.9: 90% intervals).
     relevant
@@ -119,6 +121,8 @@ def goal_summary(ldl: np.ndarray, untreated: np.ndarray, offsets: np.ndarray,
         LDL-C draws of one scenario, shape (time, draw).
     untreated
         Untreated LDL-C draws at the start, shape (draw,), for the 50% rule.
+    offsets
+        Years after the start of each time point.
     category
         ``very_high`` or ``high`` (ESC risk category).
 

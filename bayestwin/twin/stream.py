@@ -39,6 +39,8 @@ def cohort_incidence(fit: Fit, conditioned: ConditionedPatients, scenarios: list
 
     Parameters
     ----------
+    fit
+        The cohort fit the patients were conditioned on.
     conditioned
         Patients conditioned on `fit` (`condition_new_patients`).
     scenarios
@@ -94,6 +96,10 @@ def stream_risk_summaries(fit: Fit, cohort: Cohort, scenarios: list[str], *,
         Plans; the first is the reference.
     batch_size
         Patients conditioned and predicted together.
+    horizons
+        Horizons of the risk table, in years.
+    max_draws
+        Use at most this many population draws.
     seed
         Root seed; batch k uses ``seed + k``.
     start

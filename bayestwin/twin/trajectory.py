@@ -134,7 +134,8 @@ def plan_log_remaining(draws: dict, plan: PlanArrays):
     """Return log(L / L0) under `plan`, shape (D, P), diet included."""
     statin = _statin_log_remaining(draws, plan.statin_dose[None], plan.statin_adherence[None],
                                    _responsiveness(draws, "r_statin"))
-    others = _class_log_remaining(draws, plan.class_adherence, _responsiveness(draws, "r_nonstatin"))
+    others = _class_log_remaining(draws, plan.class_adherence,
+                                  _responsiveness(draws, "r_nonstatin"))
     diet = (draws["beta_diet"][:, None] * plan.diet_change[None] if "beta_diet" in draws
             else 0.0)
     return statin + others + diet

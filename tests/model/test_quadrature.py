@@ -35,7 +35,8 @@ def test_gauss_legendre_hazard_integral_matches_fine_grid():
     # A hazard of the model's shape: spline-like baseline in age times an
     # exponential LDL-C term, on a window cut at a treatment change.
     def log_hazard(age, level):
-        return -6.0 + 0.08 * (age - 40.0) + 0.01 * np.sin(age / 3.0) + 0.25 * np.exp(level + 0.01 * age)
+        trend = -6.0 + 0.08 * (age - 40.0) + 0.01 * np.sin(age / 3.0)
+        return trend + 0.25 * np.exp(level + 0.01 * age)
 
     pieces = [(45.0, 52.3, 1.8), (52.3, 60.0, 0.9)]
     total = 0.0

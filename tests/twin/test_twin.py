@@ -20,7 +20,8 @@ def patient(twin_simulated):
 
 @pytest.fixture(scope="module")
 def twin(fh_structural_fit, twin_simulated, patient):
-    return make_twin(fh_structural_fit, twin_simulated.cohort, patient, SCENARIOS, seed=1, max_draws=500)
+    return make_twin(fh_structural_fit, twin_simulated.cohort, patient, SCENARIOS, seed=1,
+                     max_draws=500)
 
 
 def test_twin_dims(twin):
@@ -64,7 +65,8 @@ def test_unknown_patient(fh_structural_fit, twin_simulated):
 
 def test_unknown_drug(fh_structural_fit, twin_simulated, patient):
     with pytest.raises(ScenarioError, match="unknown lipid-lowering drug"):
-        make_twin(fh_structural_fit, twin_simulated.cohort, patient, ["current", "statinol:10"], seed=1)
+        make_twin(fh_structural_fit, twin_simulated.cohort, patient, ["current", "statinol:10"],
+                  seed=1)
 
 
 def test_start_before_last_observation(fh_structural_fit, twin_simulated, patient):
@@ -74,11 +76,13 @@ def test_start_before_last_observation(fh_structural_fit, twin_simulated, patien
 
 def test_horizon_beyond_support(fh_structural_fit, twin_simulated, patient):
     with pytest.raises(ScenarioError, match="beyond the model's support"):
-        make_twin(fh_structural_fit, twin_simulated.cohort, patient, ["current"], seed=1, horizon=50.0)
+        make_twin(fh_structural_fit, twin_simulated.cohort, patient, ["current"], seed=1,
+                  horizon=50.0)
 
 
 def test_dose_choice(fh_structural_fit, twin_simulated, patient):
-    choice = choose_statin_dose(fh_structural_fit, twin_simulated.cohort, patient, seed=2, max_draws=200)
+    choice = choose_statin_dose(fh_structural_fit, twin_simulated.cohort, patient, seed=2,
+                                max_draws=200)
     assert choice.best_dose in choice.doses
     assert 0.0 < choice.p_best <= 1.0
     # Muscle-symptom risk grows with dose, by construction of its prior.
