@@ -6,9 +6,11 @@ Usage (run from the repository root; not part of the tests):
         --warmup 1000 --draws 1000 --seed 1
 
 For each size it reports wall time, compile time (first gradient), gradient
-evaluations, time per gradient, min bulk and tail ESS over the population
-parameters (and of their squares), ESS per second and per gradient, the gate
-and the peak resident memory. Results are printed as a Markdown table.
+evaluations while sampling, time per gradient, min bulk and tail ESS over the
+population parameters (and of their squares), ESS per second and per
+gradient, the gate and the peak resident memory. Results are printed as a
+Markdown table. ``--gradient-only`` skips the fits and reports the compile
+time and the time per gradient, in the model file's precision.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1000)
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--gradient-only", action="store_true",
+                        help="time the compilation and the gradient only, without fitting")
     args = parser.parse_args()
     numpyro.set_host_device_count(min(args.chains, os.cpu_count() or 1))
 
@@ -43,6 +47,8 @@ def main() -> None:
     from bayestwin.spec import load_spec
 
     spec = load_spec("fh_twin")
+    if spec.section("inference").dtype == "float64":
+        numpyro.enable_x64()  # as `fit` does, so that the gradient is timed in the same precision
     rows = []
     for n in args.patients:
         simulated = simulate_cohort(n, seed=args.seed)
@@ -58,6 +64,12 @@ def main() -> None:
         for _ in range(20):
             jax.block_until_ready(gradient(info.param_info.z))
         gradient_ms = (time.perf_counter() - started) / 20 * 1000
+        if args.gradient_only:
+            rows.append({"patients": n, "compile_s": compile_seconds, "gradient_ms": gradient_ms,
+                         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                         / 1024 ** 2})
+            print(rows[-1], flush=True)
+            continue
 
         started = time.perf_counter()
         result = fit(simulated.cohort, spec, seed=args.seed, chains=args.chains,
