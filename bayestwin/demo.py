@@ -43,7 +43,7 @@ def pick_patients(cohort, truth_patients) -> dict[str, str]:
     """Pick three contrasting patients for the demo reports.
 
     They are an LDLR-null patient with high Lp(a), a polygenic patient on a
-    moderate statin, and a patient with CAC = 0. Any patient stands in when
+    moderate statin, and a patient with CAC = 0. Any patient is used when
     none matches.
     """
     genomics = cohort.genomics["variant_class"] if cohort.genomics is not None else None

@@ -6,11 +6,11 @@ Two checks, each a subcommand:
     Fit ``models/fh_twin.toml`` to ``simulate_cohort(--patients, seed=--cohort-seed)``,
     or load the fit from ``--fit`` when the file is there. Then compare
     every patient's twin, started at the end of follow-up, with the
-    simulator's truth: coverage of the central 90% intervals of the 10-year
-    MACE risk and of LDL-C one year on, under current care and under plans
-    the patient never received; and the calibration of the predicted 5-year
-    risk under current care against outcomes drawn from the true hazards
-    (``--replicates`` sets of outcomes).
+    simulator's truth. It reports the coverage of the central 90% intervals
+    of the 10-year MACE risk and of LDL-C one year on, under current care and
+    under plans the patient never received. It also reports the calibration
+    of the predicted 5-year risk under current care against outcomes drawn
+    from the true hazards (``--replicates`` sets of outcomes).
 
 ``refit``
     Hold ``--hold-out`` patients out of the simulated cohort, fit the rest,
@@ -105,7 +105,7 @@ def fit_or_load(path: Path, cohort, arguments: argparse.Namespace) -> tuple[obje
     logger.info("fitting %d patients into %s", cohort.n_patients, path)
     started = time.perf_counter()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the gate table below says whether it passed
+        warnings.simplefilter("ignore")  # the gate table printed below shows whether it passed
         result = fit(cohort, "fh_twin", seed=arguments.fit_seed, chains=arguments.chains,
                      warmup=arguments.warmup, draws=arguments.draws, progress_bar=False)
     seconds = time.perf_counter() - started

@@ -1,9 +1,9 @@
 """Checks of patients' twins: against the simulator's truth, and against a refit.
 
 `counterfactual_check` compares the twins of a fit to a simulated cohort with
-what the simulator computes and the data never show: each patient's true LDL-C
-and 10-year MACE risk under plans the patient never received, and outcomes
-drawn from the true hazards after the end of follow-up. The twins start where
+what the simulator computes and the data never show: each patient's true
+LDL-C and 10-year MACE risk under plans the patient never received. It also
+draws outcomes from the true hazards after the end of follow-up. The twins start where
 each patient's follow-up ends, as `bayestwin.compare.compare_plans` does.
 
 `refit_agreement` conditions held-out patients on a fit without them
@@ -88,29 +88,29 @@ def received_plan(cohort: Cohort, patient_id: str, plan_text: str) -> bool:
     of (drug, dose) pairs of lipid-lowering drugs equals the plan's.
     """
     plan = parse_plan(plan_text)
-    wanted = {(drug, round(float(dose), 6)) for drug, dose in plan.drugs}
+    plan_drugs = {(drug, round(float(dose), 6)) for drug, dose in plan.drugs}
     rows = cohort.treatments[cohort.treatments["patient_id"] == patient_id]
     rows = rows[rows["drug"].map(lambda d: d in DRUGS
                                  and DRUGS[d].drug_class in LIPID_LOWERING_CLASSES)]
     if rows.empty:
-        return not wanted
+        return not plan_drugs
     start = rows["start"].to_numpy(float)
     stop = rows["stop"].fillna(np.inf).to_numpy(float)
     cuts = np.unique(np.concatenate([start, stop[np.isfinite(stop)]]))
     for time in cuts:
         active = (start <= time) & (stop > time)
-        taken = {(drug, round(float(dose), 6) if np.isfinite(dose) else None)
-                 for drug, dose in zip(rows["drug"][active], rows["dose_mg"][active],
-                                       strict=True)}
-        taken = {(drug, dose) if dose is not None else (drug, _catalogue_dose(drug))
-                 for drug, dose in taken}
-        if taken == wanted:
+        active_drugs = {(drug, _row_dose(drug, dose))
+                        for drug, dose in zip(rows["drug"][active], rows["dose_mg"][active],
+                                              strict=True)}
+        if active_drugs == plan_drugs:
             return True
     return False
 
 
-def _catalogue_dose(drug: str) -> float:
-    """Return the only dose of a drug with a single dose (for rows without one)."""
+def _row_dose(drug: str, dose: float) -> float:
+    """Return a row's dose, rounded, or the catalogue dose of a single-dose drug without one."""
+    if np.isfinite(dose):
+        return round(float(dose), 6)
     doses = DRUGS[drug].doses_mg
     return round(float(doses[0]), 6) if len(doses) == 1 else float("nan")
 
@@ -127,9 +127,9 @@ def _eligible(cohort: Cohort, fit: Fit, fitted: Sequence[str]) -> tuple[list[str
             reasons[patient_id] = "endpoint event during follow-up"
         elif event in competing:
             reasons[patient_id] = "competing death during follow-up"
-    kept = [p for p in fitted if p not in reasons]
+    eligible = [p for p in fitted if p not in reasons]
     excluded = pd.DataFrame({"patient_id": list(reasons), "reason": list(reasons.values())})
-    return kept, excluded
+    return eligible, excluded
 
 
 def _check_pairing(fit: Fit, simulated: SimulatedCohort) -> None:

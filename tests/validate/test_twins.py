@@ -62,8 +62,10 @@ def test_logistic_calibration_recovers_the_slope():
 def test_held_out_ids_are_reproducible(twin_simulated):
     cohort = twin_simulated.cohort
     first = held_out_ids(cohort, 5, 1)
-    assert first == held_out_ids(cohort, 5, 1) and first == sorted(first)
-    assert len(set(first)) == 5 and set(first) <= set(cohort.patients.index)
+    assert first == held_out_ids(cohort, 5, 1)
+    assert first == sorted(first)
+    assert len(set(first)) == 5
+    assert set(first) <= set(cohort.patients.index)
     assert first != held_out_ids(cohort, 5, 2)
     with pytest.raises(ValueError, match="count must lie between 1 and 59"):
         held_out_ids(cohort, 60, 1)
