@@ -3,8 +3,9 @@
 The functions mirror the model (docs/model.md) in closed form: LDL-C is an
 exponential in age under a fixed plan, the burden integral is exact, and the
 cumulative incidence of the endpoint with a competing cause uses the hazards
-at the midpoint of each grid step (monthly by default), held constant within
-the step:
+at the midpoint of each step, held constant within the step. The steps are
+those of the output grid (monthly by default), split further where they
+are longer than `INCIDENCE_STEP`:
 
     F(t_j) = F(t_{j-1}) + h / (h + h_d) * S(t_{j-1}) * (1 - exp(-(h + h_d) dt)).
 
@@ -20,6 +21,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from bayestwin.model.quadrature import bspline_basis, exp_segment_integral, smooth_floor
+
+INCIDENCE_STEP = 1.0 / 12.0
+"""Longest step, in years, over which the cumulative incidence keeps the hazards constant.
+
+A coarser output grid (for example 0, 5 and 10 years) is integrated on
+monthly steps, as the twin's default grid is, so the risks do not depend
+on the requested grid. Against a grid of 1/360 year the error is below 0.01
+percentage points (tests/twin/test_twin.py).
+"""
 
 
 @dataclass
@@ -196,40 +206,81 @@ def predict(draws: dict, history: History, plan: PlanArrays, offsets: np.ndarray
 
     if c.get("has_events"):
         out["cumulative_incidence"] = _cumulative_incidence(
-            draws, history, times, level, slope, excess_start, c)
+            draws, history, np.asarray(offsets, dtype=float), level, slope, excess_start, c)
     return out
 
 
-def _cumulative_incidence(draws, history, times, level, slope, excess_start, c):
-    middle = (times[:, 1:] + times[:, :-1]) / 2.0  # (P, J)
-    step = times[:, 1:] - times[:, :-1]
-    ldl_mid = jnp.exp(level[..., None] + slope[..., None] * middle[None])
+def refine_offsets(offsets: np.ndarray, step: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Split each interval of `offsets` into equal steps of at most `step` years.
+
+    `step` defaults to `INCIDENCE_STEP`. Returns the refined offsets and the
+    position of each original offset in them.
+    """
+    step = INCIDENCE_STEP if step is None else step
+    offsets = np.asarray(offsets, dtype=float)
+    pieces, positions = [offsets[:1]], [0]
+    for low, high in zip(offsets[:-1], offsets[1:], strict=True):
+        count = max(1, int(np.ceil((high - low) / step - 1e-9)))
+        pieces.append(low + (high - low) * np.arange(1, count + 1) / count)
+        positions.append(positions[-1] + count)
+    return np.concatenate(pieces), np.asarray(positions)
+
+
+def _cumulative_incidence(draws, history, offsets, level, slope, excess_start, c):
+    """Return the cumulative incidence (D, P, J + 1) at start + `offsets`.
+
+    The hazards are held constant on steps of at most `INCIDENCE_STEP`
+    years, whatever the spacing of `offsets`, and the steps are accumulated
+    one after the other, so memory does not grow with their number.
+    """
+    fine, positions = refine_offsets(offsets)
+    start = np.asarray(history.start, dtype=float)
+    middle = start[None, :] + ((fine[1:] + fine[:-1]) / 2.0)[:, None]  # (J', P)
+    steps = np.diff(fine)  # (J',)
+    basis = np.moveaxis(bspline_basis(middle.T, np.asarray(c["knots"])), 1, 0)  # (J', P, K)
+    age_mid = middle if c["time_scale"] == "age" else (
+        np.asarray(history.age_at_start)[None, :] + (middle - start[None, :]))
+    # Row of the output each step ends on; steps inside an interval write to a spare row.
+    slot = np.full(len(steps), len(offsets))
+    slot[positions[1:] - 1] = np.arange(1, len(offsets))
     _, future_weight = susceptibility_weights(draws, history)
-    excess_mid = (excess_start[..., None] + future_weight[..., None] * (
-        exp_segment_integral(level[..., None], slope[..., None],
-                             history.start[None, :, None], middle[None])
-        - c["threshold"] * (middle - history.start[:, None])[None]))
-    log_burden = (draws["log_s"][..., None] + jnp.log(smooth_floor(excess_mid, c["floor"]))
-                  - jnp.log(c["burden_reference"]))
-    basis = jnp.asarray(bspline_basis(np.asarray(middle), np.asarray(c["knots"])))  # (P, J, K)
-    log_hazard = jnp.einsum("pjk,dk->dpj", basis, draws["spline_coef"])
-    if "beta_event" in draws:
-        log_hazard = log_hazard + (draws["beta_event"] @ history.event_covariates.T)[..., None]
-    if "alpha_B" in draws:
-        log_hazard = log_hazard + draws["alpha_B"][:, None, None] * log_burden
-    if "alpha_L" in draws:
-        log_hazard = log_hazard + draws["alpha_L"][:, None, None] * (ldl_mid - c["ldl_reference"])
-    hazard = jnp.exp(log_hazard)
-    if "delta0" in draws:
-        age_mid = middle if c["time_scale"] == "age" else (
-            history.age_at_start[:, None] + (middle - history.start[:, None]))
-        competing = jnp.exp(draws["delta0"][:, None, None]
-                            + draws["delta1"][:, None, None] * (age_mid[None] - 60.0) / 10.0
-                            + draws["delta_male"][:, None, None] * history.male[None, :, None])
-    else:
-        competing = jnp.zeros_like(hazard)
-    total = hazard + competing
-    survival_before = jnp.exp(-jnp.cumsum(total * step[None], axis=-1) + total * step[None])
-    increment = hazard / total * survival_before * -jnp.expm1(-total * step[None])
-    zeros = jnp.zeros(increment.shape[:-1] + (1,))
-    return jnp.concatenate([zeros, jnp.cumsum(increment, axis=-1)], axis=-1)
+    covariate_term = (draws["beta_event"] @ history.event_covariates.T
+                      if "beta_event" in draws else 0.0)
+
+    def hazards(mid, age, basis_row):
+        ldl_mid = jnp.exp(level + slope * mid[None])
+        excess_mid = excess_start + future_weight * (
+            exp_segment_integral(level, slope, start[None], mid[None])
+            - c["threshold"] * (mid - start)[None])
+        log_burden = (draws["log_s"] + jnp.log(smooth_floor(excess_mid, c["floor"]))
+                      - jnp.log(c["burden_reference"]))
+        log_hazard = draws["spline_coef"] @ basis_row.T + covariate_term  # (D, P)
+        if "alpha_B" in draws:
+            log_hazard = log_hazard + draws["alpha_B"][:, None] * log_burden
+        if "alpha_L" in draws:
+            log_hazard = log_hazard + draws["alpha_L"][:, None] * (ldl_mid - c["ldl_reference"])
+        hazard = jnp.exp(log_hazard)
+        if "delta0" not in draws:
+            return hazard, jnp.zeros_like(hazard)
+        competing = jnp.exp(draws["delta0"][:, None]
+                            + draws["delta1"][:, None] * (age[None] - 60.0) / 10.0
+                            + draws["delta_male"][:, None] * history.male[None, :])
+        return hazard, competing
+
+    def advance(carry, inputs):
+        survival, incidence, out = carry
+        mid, age, basis_row, step, row = inputs
+        hazard, competing = hazards(mid, age, basis_row)
+        total = hazard + competing
+        incidence = incidence + hazard / total * survival * -jnp.expm1(-total * step)
+        survival = survival * jnp.exp(-total * step)
+        return (survival, incidence, out.at[row].set(incidence)), None
+
+    shape = jnp.shape(level)
+    dtype = jnp.result_type(level)
+    out = jnp.zeros((len(offsets) + 1, *shape), dtype=dtype)
+    (_, _, out), _ = jax.lax.scan(
+        advance, (jnp.ones(shape, dtype), jnp.zeros(shape, dtype), out),
+        (jnp.asarray(middle, dtype), jnp.asarray(age_mid, dtype), jnp.asarray(basis, dtype),
+         jnp.asarray(steps, dtype), jnp.asarray(slot)))
+    return jnp.moveaxis(out[:len(offsets)], 0, -1)

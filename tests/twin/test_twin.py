@@ -6,6 +6,7 @@ import pytest
 from bayestwin.compare.cohort import compare_plans, ldl_effects
 from bayestwin.exceptions import ScenarioError
 from bayestwin.twin.api import choose_statin_dose, make_twin
+from bayestwin.twin.trajectory import refine_offsets
 
 SCENARIOS = ["current", "atorvastatin:80", "atorvastatin:80+ezetimibe:10+evolocumab:140"]
 
@@ -103,3 +104,27 @@ def test_ldl_effects_table(fh_structural_fit):
     assert table.loc[("atorvastatin", 80.0), "reduction"] > table.loc[
         ("atorvastatin", 10.0), "reduction"]
     assert table.loc[("evolocumab", 140.0), "reduction"] == pytest.approx(0.6, abs=0.15)
+
+
+def test_refine_offsets_keeps_requested_times():
+    fine, positions = refine_offsets(np.array([0.0, 1.0, 10.0]), step=0.25)
+    np.testing.assert_allclose(fine[positions], [0.0, 1.0, 10.0])
+    assert np.diff(fine).max() <= 0.25 + 1e-12
+    assert len(fine) == 1 + 4 + 36
+
+
+def test_coarse_grid_risks_match_fine_grid(fh_structural_fit, twin_simulated, patient):
+    # The cohort comparison and the streamed summaries request risks at 5 and 10 years only.
+    # They must match a grid of 1/360 year within 0.01 percentage points, and within 0.1% of
+    # the risk above 0.1%. The structural fit's prior draws include extreme hazards.
+    plans = SCENARIOS[:2]
+    coarse = make_twin(fh_structural_fit, twin_simulated.cohort, patient, plans, seed=1,
+                       max_draws=200, horizon=10.0, step=5.0)
+    fine = make_twin(fh_structural_fit, twin_simulated.cohort, patient, plans, seed=1,
+                     max_draws=200, horizon=10.0, step=1.0 / 360.0)
+    for years in (5.0, 10.0):
+        low = coarse.trajectories["cumulative_incidence"].sel(time=years).values
+        high = fine.trajectories["cumulative_incidence"].sel(time=years, method="nearest").values
+        assert np.max(np.abs(low - high)) < 1e-4
+        above = high > 1e-3
+        assert np.max(np.abs(low[above] / high[above] - 1.0)) < 1e-3
