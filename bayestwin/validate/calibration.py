@@ -367,10 +367,16 @@ def plot_calibration(
         figure = ax.figure
 
     # Curve, the line of perfect calibration and the summaries.
+    # A second curve on the same Axes reuses its diagonal and widens the limits if needed.
     upper = float(max(result.curve["predicted"].max(), result.curve["observed"].max()))
     limit = min(1.0, upper * 1.05)
-    ax.plot([0, limit], [0, limit], linestyle="--", color="grey", linewidth=1,
-            label="perfect calibration")
+    diagonal = [line for line in ax.get_lines() if line.get_label() == "perfect calibration"]
+    if diagonal:
+        limit = max(limit, float(ax.get_xlim()[1]))
+        diagonal[0].set_data([0, limit], [0, limit])
+    else:
+        ax.plot([0, limit], [0, limit], linestyle="--", color="grey", linewidth=1,
+                label="perfect calibration")
     ax.plot(result.curve["predicted"], result.curve["observed"],
             label=label or "smoothed observed")
     ax.set_xlim(0, limit)

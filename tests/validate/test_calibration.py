@@ -213,3 +213,13 @@ def test_plot_on_given_axes(calibrated):
         assert ax.get_legend_handles_labels()[1] == ["perfect calibration", "model"]
     finally:
         plt.close(figure)
+
+
+def test_two_curves_share_one_diagonal(calibrated):
+    figure, ax = plt.subplots()
+    try:
+        plot_calibration(calibrated, ax=ax, label="twin")
+        plot_calibration(calibrated, ax=ax, label="Cox")
+        assert ax.get_legend_handles_labels()[1] == ["perfect calibration", "twin", "Cox"]
+    finally:
+        plt.close(figure)
