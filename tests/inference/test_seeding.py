@@ -7,19 +7,22 @@ import pytest
 
 from bayestwin.exceptions import ConvergenceWarning
 from bayestwin.inference import fit
+from bayestwin.spec import load_spec
+from bayestwin.twin.landmark import subset_cohort
 
 
 def _short_fit(cohort, seed):
-    # Short chains on the lipid model: these tests are about randomness, not convergence.
+    # Short, shallow chains on the lipid model and a few patients: these tests are about
+    # randomness, not convergence. Trees of at most 32 steps halve the time of each fit.
+    spec = load_spec("lipid_response").with_setting("inference", "max_tree_depth", 5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return fit(cohort, "lipid_response", seed=seed, chains=2, warmup=60, draws=40,
-                   progress_bar=False)
+        return fit(cohort, spec, seed=seed, chains=2, warmup=60, draws=40, progress_bar=False)
 
 
 @pytest.fixture(scope="module")
 def three_fits(small_simulated):
-    cohort = small_simulated.cohort
+    cohort = subset_cohort(small_simulated.cohort, list(small_simulated.cohort.patients.index[:12]))
     return _short_fit(cohort, 3), _short_fit(cohort, 3), _short_fit(cohort, 4)
 
 
