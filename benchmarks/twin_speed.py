@@ -20,8 +20,6 @@ import resource
 import statistics
 import time
 
-import numpy as np
-
 SCENARIOS = ["current", "atorvastatin:40", "atorvastatin:80", "atorvastatin:80+ezetimibe:10",
              "atorvastatin:80+ezetimibe:10+evolocumab:140"]
 
@@ -78,7 +76,6 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     print(f"{count} new patients' risk summaries in {elapsed:.1f} s; "
           f"peak memory after first batch {memory[0]:.2f} GB, after last {memory[-1]:.2f} GB")
-    del np
 
 
 if __name__ == "__main__":
