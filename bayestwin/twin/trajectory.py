@@ -23,7 +23,7 @@ import numpy as np
 from bayestwin.model.quadrature import bspline_basis, exp_segment_integral, smooth_floor
 
 INCIDENCE_STEP = 1.0 / 12.0
-"""Longest step, in years, over which the cumulative incidence keeps the hazards constant.
+"""Maximum step, in years, over which the cumulative incidence keeps the hazards constant.
 
 A coarser output grid (for example 0, 5 and 10 years) is integrated on
 monthly steps, as the twin's default grid is, so the risks do not depend
@@ -177,7 +177,16 @@ def predict(draws: dict, history: History, plan: PlanArrays, offsets: np.ndarray
         ``ldl`` (mmol/L), ``burden`` (mmol/L-years), ``cumulative_incidence``
         and, with a key and imaging, ``cac`` and ``p_cac_positive``, each (D, P, J + 1).
 
+    Raises
+    ------
+    ValueError
+        `offsets` does not start at 0 or does not strictly increase.
+
     """
+    offsets = np.asarray(offsets, dtype=float)
+    if offsets[0] != 0.0 or np.any(np.diff(offsets) <= 0.0):
+        raise ValueError("offsets must start at 0 and strictly increase (years after the "
+                         f"start); got {offsets.tolist()[:6]}")
     c = spec_constants
     times = history.start[:, None] + offsets[None, :]  # (P, J+1)
     base, slope, excess_start = history_state(draws, history, reference_age=c["reference_age"],
@@ -206,7 +215,7 @@ def predict(draws: dict, history: History, plan: PlanArrays, offsets: np.ndarray
 
     if c.get("has_events"):
         out["cumulative_incidence"] = _cumulative_incidence(
-            draws, history, np.asarray(offsets, dtype=float), level, slope, excess_start, c)
+            draws, history, offsets, level, slope, excess_start, c)
     return out
 
 

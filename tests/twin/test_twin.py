@@ -6,7 +6,7 @@ import pytest
 from bayestwin.compare.cohort import compare_plans, ldl_effects
 from bayestwin.exceptions import ScenarioError
 from bayestwin.twin.api import choose_statin_dose, make_twin
-from bayestwin.twin.trajectory import refine_offsets
+from bayestwin.twin.trajectory import predict, refine_offsets
 
 SCENARIOS = ["current", "atorvastatin:80", "atorvastatin:80+ezetimibe:10+evolocumab:140"]
 
@@ -128,3 +128,13 @@ def test_coarse_grid_risks_match_fine_grid(fh_structural_fit, twin_simulated, pa
         assert np.max(np.abs(low - high)) < 1e-4
         above = high > 1e-3
         assert np.max(np.abs(low[above] / high[above] - 1.0)) < 1e-3
+
+
+def test_offsets_must_start_at_zero():
+    with pytest.raises(ValueError, match="must start at 0"):
+        predict({}, None, None, np.array([1.0, 10.0]), spec_constants={})
+
+
+def test_offsets_must_increase():
+    with pytest.raises(ValueError, match="strictly increase"):
+        predict({}, None, None, np.array([0.0, 5.0, 5.0]), spec_constants={})
