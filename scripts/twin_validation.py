@@ -166,7 +166,7 @@ def run_refit(arguments: argparse.Namespace, simulated) -> dict:
     seconds = time.perf_counter() - started
     table.to_csv(arguments.out / "refit_agreement.csv", index=False)
     parts = []
-    for part in ("total", "method"):
+    for part in ("total", "updated", "method"):
         frame = table.assign(abs_pp=table[f"{part}_median_difference_pp"].abs(),
                              ratio=table[f"{part}_width_ratio"])
         parts.append(frame.groupby("scenario", sort=False).agg(
@@ -179,9 +179,13 @@ def run_refit(arguments: argparse.Namespace, simulated) -> dict:
         ).reset_index().assign(comparison=part))
     summary = pd.concat(parts, ignore_index=True)
     print(summary.to_string(index=False))
+    k = table.drop_duplicates("patient_id")["pareto_k"]
+    print(f"Pareto k of the population weights (updated): median {k.median():.2f}, "
+          f"max {k.max():.2f}, above 0.7 for {int((k > 0.7).sum())} of {len(k)} patients")
     return {"held_out": held_out, "fit_without": without_info, "fit_with": with_info,
             "gate_without": gate_summary(without), "gate_with": gate_summary(with_all),
-            "check_seconds": seconds, "summary": summary.to_dict("records")}
+            "check_seconds": seconds, "pareto_k": k.tolist(),
+            "summary": summary.to_dict("records")}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,6 +41,11 @@ with the number of patients conditioned at once. Before sampling, the split
 into blocks is checked numerically against the full log density. A model
 whose density does not split as expected falls back to one joint block.
 
+Every proposal of step 3 is also an importance draw for the block's marginal
+likelihood :math:`p(y_b \mid \phi^{(d)})`, stored per draw. Weighting the
+population draws by it (`population_update`) adds the patients' data to the
+fit's posterior, the update that conditioning alone leaves out.
+
 The compiled sampler takes the patients' arrays as arguments, so a later call
 with the same model structure and array shapes (for example another patient
 with as many measurements) reuses it instead of compiling again.
@@ -144,6 +149,15 @@ class ConditionedPatients:
         population draw, per patient, shape (P,).
     design
         The design arrays of the conditioned cohort, on the fit's scales.
+    log_marginal
+        Importance-sampling estimate of log p(y_b | population draw) for the
+        data y_b of each patient's block, shape (D, P): the likelihood by
+        which the block would update the population posterior
+        (`population_update`).
+    block
+        Block of each patient, shape (P,): patients drawn jointly because
+        they share a family or centre that the fit has not seen, or an
+        unknown family class, share a block and its ``log_marginal``.
 
     """
 
@@ -155,6 +169,8 @@ class ConditionedPatients:
     acceptance: np.ndarray
     mode_converged: np.ndarray
     design: Design = field(repr=False)
+    log_marginal: np.ndarray | None = None
+    block: np.ndarray | None = None
 
     def to_dataset(self) -> xr.Dataset:
         """Return the draws as an xarray Dataset with dims (``draw``, ``patient``, ...)."""
@@ -281,8 +297,8 @@ def condition_new_patients(fit: Fit, cohort: Cohort, *, seed: int, max_draws: in
         mode = parts[0][3][0]
         start = jnp.where(jnp.isfinite(mode), mode, zero)
         parts.append(run(np.arange(first, len(draw_index)), start))
-    flat_draws, acceptance, converged, _ = (np.concatenate(column) for column in zip(*parts,
-                                                                                     strict=True))
+    flat_draws, acceptance, converged, _, block_log_marginal = (
+        np.concatenate(column) for column in zip(*parts, strict=True))
 
     # Stage 4: per-patient sites (free and deterministic) from the drawn parameters.
     draws = {name: np.asarray(value) for name, value in _map_batches(
@@ -290,11 +306,13 @@ def condition_new_patients(fit: Fit, cohort: Cohort, *, seed: int, max_draws: in
         bundle.data).items()}
     patient_acceptance = np.zeros(design.n_patients)
     patient_converged = np.zeros(design.n_patients, dtype=bool)
+    patient_block = np.zeros(design.n_patients, dtype=int)
     block_acceptance = np.asarray(acceptance).mean(axis=0)
     block_converged = np.asarray(converged).all(axis=0)
     for block, members in enumerate(block_patients):
         patient_acceptance[members] = block_acceptance[block]
         patient_converged[members] = block_converged[block]
+        patient_block[members] = block
     patients = [str(p) for p in design.patient_ids]
     logger.info("conditioning done: acceptance median %.2f, min %.2f",
                 float(np.median(patient_acceptance)), float(patient_acceptance.min()))
@@ -303,7 +321,56 @@ def condition_new_patients(fit: Fit, cohort: Cohort, *, seed: int, max_draws: in
         patients=patients, draw_index=draw_index, draws=draws,
         dims={name: list(bundle.dims.get(name, [])) for name in draws},
         coords=dict(bundle.coords), acceptance=patient_acceptance,
-        mode_converged=patient_converged, design=design)
+        mode_converged=patient_converged, design=design,
+        log_marginal=np.asarray(block_log_marginal)[:, patient_block], block=patient_block)
+
+
+def population_update(conditioned: ConditionedPatients,
+                      patients: list[str] | None = None) -> tuple[np.ndarray, float]:
+    """Return weights of the population draws that add `patients` to the fit.
+
+    `patients` default to every conditioned patient; the blocks of those
+    listed all count. The fit's posterior updated by their data y is
+    p(phi | cohort, y) proportional to p(phi | cohort) p(y | phi), so each
+    population draw gets the weight p(y | phi), estimated by importance
+    sampling in `condition_new_patients` (``log_marginal``). The weights are
+    Pareto-smoothed (`arviz.psislw`); together with the patients' draws they
+    approximate a refit of the cohort that includes these patients, without
+    refitting.
+
+    Returns
+    -------
+    weights
+        Normalised weights, shape (D,), in the order of ``draw_index``.
+    pareto_k
+        Shape estimate of the weights' Pareto tail. Above 0.7 the weights
+        are too uneven to trust and a refit is needed (Vehtari et al. 2024,
+        "Pareto smoothed importance sampling", JMLR 25(72)).
+
+    Raises
+    ------
+    ValueError
+        `conditioned` carries no marginal likelihood estimates, or a patient
+        is not among the conditioned patients.
+
+    """
+    if conditioned.log_marginal is None or conditioned.block is None:
+        raise ValueError("the conditioned patients carry no log_marginal; condition them "
+                         "with condition_new_patients.")
+    import arviz as az
+
+    chosen = conditioned.patients if patients is None else [str(p) for p in patients]
+    unknown = sorted(set(chosen) - set(conditioned.patients))
+    if unknown:
+        raise ValueError(f"patients {unknown[:5]} are not among the conditioned patients.")
+    columns = [conditioned.patients.index(p) for p in chosen]
+    _, first = np.unique(conditioned.block[columns], return_index=True)
+    log_weights = np.asarray(conditioned.log_marginal, dtype=float)[
+        :, np.asarray(columns)[first]].sum(axis=1)
+    log_weights = np.where(np.isfinite(log_weights), log_weights, -np.inf)
+    smoothed, pareto_k = az.psislw(log_weights - log_weights.max())
+    weights = np.exp(smoothed - np.logaddexp.reduce(smoothed))
+    return weights, float(pareto_k)
 
 
 def _warn_poor_patients(patients: list[str], acceptance: np.ndarray, converged: np.ndarray) -> None:
@@ -766,6 +833,13 @@ def _make_sampler(log_terms: Callable, flat_block: np.ndarray, n_blocks: int, di
         cholesky = jnp.where(finite[:, None, None], cholesky, identity)
         mode = jnp.where(jnp.isfinite(mode), mode, 0.0)
         reached = reached & finite
+        # Log normalising constant of each block's Student-t proposal, whose scale matrix
+        # is the inverse of cholesky @ cholesky.T.
+        log_normaliser = (jax.scipy.special.gammaln((PROPOSAL_DF + block_size) / 2.0)
+                          - jax.scipy.special.gammaln(PROPOSAL_DF / 2.0)
+                          - block_size / 2.0 * jnp.log(PROPOSAL_DF * jnp.pi)
+                          + jnp.sum(jnp.where(valid, jnp.log(jnp.diagonal(
+                              cholesky, axis1=1, axis2=2)), 0.0), axis=1))
 
         def propose(key):
             key_normal, key_scale = jax.random.split(key)
@@ -784,20 +858,25 @@ def _make_sampler(log_terms: Callable, flat_block: np.ndarray, n_blocks: int, di
             return jnp.where(jnp.isfinite(weight), weight, -jnp.inf)
 
         def step(state, key):
-            flat, weight = state
+            flat, weight, weight_sum = state
             key_propose, key_accept = jax.random.split(key)
             candidate, log_q = propose(key_propose)
             candidate_weight = log_weight(candidate, log_q)
             accept = jnp.log(jax.random.uniform(key_accept, (n_blocks,))) < (
                 candidate_weight - weight)
             flat = jnp.where(accept[flat_block], candidate, flat)
-            return (flat, jnp.where(accept, candidate_weight, weight)), accept
+            return (flat, jnp.where(accept, candidate_weight, weight),
+                    jnp.logaddexp(weight_sum, candidate_weight)), accept
 
         key_start, key_chain = jax.random.split(key)
         start_flat, start_q = propose(key_start)
-        (final, _), accepted = jax.lax.scan(
-            step, (start_flat, log_weight(start_flat, start_q)), jax.random.split(key_chain, steps))
-        return final, accepted.mean(axis=0), reached, mode
+        start_weight = log_weight(start_flat, start_q)
+        (final, _, weight_sum), accepted = jax.lax.scan(
+            step, (start_flat, start_weight, start_weight), jax.random.split(key_chain, steps))
+        # Every proposal is an importance draw for the block's marginal likelihood
+        # p(y_block | population draw): the mean of their importance weights estimates it.
+        log_marginal = weight_sum - jnp.log(steps + 1.0) - log_normaliser
+        return final, accepted.mean(axis=0), reached, mode, log_marginal
 
     return sample
 

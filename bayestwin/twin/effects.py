@@ -53,6 +53,19 @@ def interval(values: np.ndarray, mass: float = 0.9, axis: int = 0) -> tuple[np.n
     return np.quantile(values, tail, axis=axis), np.quantile(values, 1.0 - tail, axis=axis)
 
 
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, probabilities) -> np.ndarray:
+    """Return quantiles of 1-d `values` under normalised `weights` (inverted weighted ECDF).
+
+    With equal weights it gives ``np.quantile(values, probabilities,
+    method="inverted_cdf")``.
+    """
+    order = np.argsort(values)
+    cumulative = np.cumsum(np.asarray(weights, dtype=float)[order])
+    cumulative /= cumulative[-1]
+    position = np.searchsorted(cumulative, np.asarray(probabilities, dtype=float) - 1e-12)
+    return np.asarray(values)[order][np.minimum(position, len(values) - 1)]
+
+
 def risk_table(incidence: np.ndarray, scenarios: list[str], offsets: np.ndarray,
                horizons: tuple[float, ...], *, reference: int = 0, mass: float = 0.9,
                relevant: float = 0.02) -> pd.DataFrame:

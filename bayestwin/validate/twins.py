@@ -31,8 +31,8 @@ from bayestwin.inference.fit import Fit
 from bayestwin.inference.provenance import cohort_hash
 from bayestwin.simulate import OBSERVED_PLAN, simulate_counterfactual
 from bayestwin.simulate.cohort import SimulatedCohort
-from bayestwin.twin.conditioning import condition_new_patients
-from bayestwin.twin.effects import interval
+from bayestwin.twin.conditioning import condition_new_patients, population_update
+from bayestwin.twin.effects import interval, weighted_quantile
 from bayestwin.twin.landmark import subset_cohort
 from bayestwin.twin.scenario import parse_plan
 from bayestwin.twin.stream import cohort_incidence
@@ -269,6 +269,11 @@ def refit_agreement(without: Fit, with_all: Fit, cohort: Cohort, patient_ids: Se
     - ``total_*``: conditioned on `without` against the twin in `with_all`,
       which adds what the held-out patients teach the fit about the
       population parameters, and the Monte Carlo noise of a second fit.
+    - ``updated_*``: as ``total_*``, with the population draws of `without`
+      weighted by each held-out patient's own likelihood
+      (`population_update`): that patient's refit without the others. The
+      column ``pareto_k`` gives the reliability of those weights (trust
+      below 0.7).
 
     Returns one row per patient and scenario with the medians and central
     intervals of the risk by `horizon` from the three twins, the differences
@@ -293,12 +298,14 @@ def refit_agreement(without: Fit, with_all: Fit, cohort: Cohort, patient_ids: Se
     start = new.patients["end_time"].to_numpy(float)
     offsets = np.array([0.0, horizon])
 
-    def conditioned_on(fit: Fit) -> tuple[dict, np.ndarray]:
+    def conditioned_on(fit: Fit):
         patients = condition_new_patients(fit, new, seed=seed, max_draws=max_draws)
         risks = cohort_incidence(fit, patients, list(scenarios), start=start, offsets=offsets)
-        return {label: value[:, :, -1] for label, value in risks.items()}, patients.acceptance
+        return {label: value[:, :, -1] for label, value in risks.items()}, patients
 
-    held_out, acceptance = conditioned_on(without)
+    held_out, conditioned = conditioned_on(without)
+    acceptance = conditioned.acceptance
+    updates = {patient: population_update(conditioned, [patient]) for patient in ids}
     again, _ = conditioned_on(with_all)
     plans = list(scenarios) if len(scenarios) > 1 else [*scenarios, *scenarios]
     refit = compare_plans(with_all, cohort, plans, horizon=horizon, max_draws=max_draws,
@@ -308,16 +315,24 @@ def refit_agreement(without: Fit, with_all: Fit, cohort: Cohort, patient_ids: Se
         low, high = interval(draws, mass)
         return float(np.median(draws)), float(low), float(high)
 
+    def weighted_summary(draws: np.ndarray, weights: np.ndarray) -> tuple[float, float, float]:
+        tail = (1.0 - mass) / 2.0
+        median, low, high = weighted_quantile(draws, weights, [0.5, tail, 1.0 - tail])
+        return float(median), float(low), float(high)
+
     rows = []
     for text in scenarios:
         label = parse_plan(text).label
         refit_draws = refit.incidence.sel(plan=text, patient=ids).values
         for j, patient_id in enumerate(ids):
             twins = {"conditioned": summary(held_out[label][:, j]),
+                     "updated": weighted_summary(held_out[label][:, j],
+                                                 updates[patient_id][0]),
                      "conditioned_on_refit": summary(again[label][:, j]),
                      "refit": summary(refit_draws[j])}
             row = {"patient_id": patient_id, "scenario": text,
-                   "acceptance": float(acceptance[j])}
+                   "acceptance": float(acceptance[j]),
+                   "pareto_k": updates[patient_id][1]}
             for name, (median, low, high) in twins.items():
                 row.update({f"{name}_median": median, f"{name}_lower": low,
                             f"{name}_upper": high})
@@ -325,6 +340,9 @@ def refit_agreement(without: Fit, with_all: Fit, cohort: Cohort, patient_ids: Se
             row["total_median_difference_pp"] = 100 * (twins["conditioned"][0]
                                                         - twins["refit"][0])
             row["total_width_ratio"] = width["conditioned"] / width["refit"]
+            row["updated_median_difference_pp"] = 100 * (twins["updated"][0]
+                                                          - twins["refit"][0])
+            row["updated_width_ratio"] = width["updated"] / width["refit"]
             row["method_median_difference_pp"] = 100 * (twins["conditioned_on_refit"][0]
                                                          - twins["refit"][0])
             row["method_width_ratio"] = width["conditioned_on_refit"] / width["refit"]

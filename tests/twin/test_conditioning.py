@@ -7,6 +7,7 @@ for each population draw the conditional posterior of the patient's
 coefficients is exactly the one that NUTS sampled from.
 """
 
+import json
 import warnings
 
 import arviz as az
@@ -194,3 +195,61 @@ def test_simulated_fit_recovers_association(simulated):
     alpha = stacked(result.idata, "alpha_value")
     lower, upper = np.quantile(alpha, [0.005, 0.995])
     assert lower < JointClassicTruth().alpha < upper
+
+
+def test_log_marginal_matches_grid_integral(simulated):
+    """The importance estimate of log p(y_i | phi) agrees with a 2-d grid integral.
+
+    The patient's own parameters in joint_classic are two unconstrained
+    coefficients, so the integral of the block density over a fine grid is
+    the exact marginal likelihood up to discretisation error.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    from bayestwin.model.assemble import build_model
+    from bayestwin.model.design import build_design
+
+    cohort, result = simulated
+    patient = chosen_patients(cohort)[2]  # four measurements and an event
+    one = subset_cohort(cohort, [patient])
+    draws = condition_new_patients(result, one, seed=3, max_draws=4)
+
+    design = build_design(one, result.spec, reference=json.loads(
+        result.idata.attrs["design_reference"]))
+    bundle = build_model(conditioning.conditioning_spec(result.spec), design)
+    plan = conditioning._plan_sites(bundle, result, draws.draw_index)
+    dimension, unravel, _ = conditioning._flat_layout(plan)
+    assert dimension == 2
+    log_terms = conditioning._block_log_density(bundle, plan, unravel)
+
+    fitted = result.idata.posterior["coef"].sel(patient=str(patient)).values.reshape(-1, 2)
+    centre, spread = fitted.mean(axis=0), fitted.std(axis=0)
+    axes = [np.linspace(c - 10 * s, c + 10 * s, 401) for c, s in zip(centre, spread, strict=True)]
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 2)
+    cell = (axes[0][1] - axes[0][0]) * (axes[1][1] - axes[1][0])
+    for d in range(len(draws.draw_index)):
+        population = {name: values[d] for name, values in plan.population.items()}
+        density = jax.jit(jax.vmap(lambda x, p=population: log_terms(x, p, bundle.data)[0][0]))
+        values = np.asarray(density(jnp.asarray(grid)))
+        exact = np.logaddexp.reduce(values) + np.log(cell)
+        assert draws.log_marginal[d, 0] == pytest.approx(exact, abs=0.05), d
+
+
+def test_population_update_weights(conditioned):
+    patients, draws = conditioned
+    assert draws.log_marginal.shape == (len(draws.draw_index), len(patients))
+    for chosen in (None, [patients[0]]):
+        weights, pareto_k = conditioning.population_update(draws, chosen)
+        assert weights.shape == draws.draw_index.shape
+        assert np.all(weights >= 0.0)
+        assert weights.sum() == pytest.approx(1.0)
+        # One patient of 120 barely moves the fit's posterior.
+        assert pareto_k < 0.7
+        assert 1.0 / np.sum(weights**2) > 0.3 * len(weights)
+
+
+def test_population_update_unknown_patient(conditioned):
+    _, draws = conditioned
+    with pytest.raises(ValueError, match="not among the conditioned patients"):
+        conditioning.population_update(draws, ["no-such-patient"])

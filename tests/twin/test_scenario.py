@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bayestwin.exceptions import ScenarioError
-from bayestwin.twin.effects import NNT, risk_table
+from bayestwin.twin.effects import NNT, risk_table, weighted_quantile
 from bayestwin.twin.scenario import parse_plan
 
 
@@ -75,3 +75,18 @@ def test_risk_table_values():
 def test_horizon_off_grid_is_rejected():
     with pytest.raises(ValueError, match="not on the time grid"):
         risk_table(np.zeros((1, 2, 5)), ["a"], np.array([0.0, 5.0]), (7.0,))
+
+
+def test_weighted_quantile_equal_weights():
+    values = np.random.default_rng(0).normal(size=101)
+    probabilities = [0.05, 0.5, 0.95]
+    np.testing.assert_array_equal(
+        weighted_quantile(values, np.full(101, 1.0 / 101), probabilities),
+        np.quantile(values, probabilities, method="inverted_cdf"))
+
+
+def test_weighted_quantile_follows_weights():
+    values = np.array([3.0, 1.0, 2.0, 4.0])
+    weights = np.array([0.1, 0.1, 0.7, 0.1])
+    np.testing.assert_array_equal(weighted_quantile(values, weights, [0.1, 0.5, 0.85, 0.95]),
+                                  [1.0, 2.0, 3.0, 4.0])

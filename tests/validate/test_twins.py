@@ -126,10 +126,14 @@ def test_refit_agreement_layout(fh_structural_fit, twin_simulated):
     table = refit_agreement(without, fh_structural_fit, cohort, held_out, max_draws=50)
     assert list(table["patient_id"]) == held_out * 2
     assert set(table["scenario"]) == {"current", "atorvastatin:80+ezetimibe:10"}
-    for name in ("conditioned", "conditioned_on_refit", "refit"):
+    for name in ("conditioned", "updated", "conditioned_on_refit", "refit"):
         assert (table[f"{name}_lower"] <= table[f"{name}_median"]).all()
         assert (table[f"{name}_median"] <= table[f"{name}_upper"]).all()
     np.testing.assert_allclose(
         table["total_median_difference_pp"],
         100 * (table["conditioned_median"] - table["refit_median"]))
     assert (table["method_width_ratio"] > 0).all()
+    np.testing.assert_allclose(
+        table["updated_median_difference_pp"],
+        100 * (table["updated_median"] - table["refit_median"]))
+    assert table["pareto_k"].notna().all()
