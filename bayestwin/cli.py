@@ -139,7 +139,11 @@ def _twin_for(args: argparse.Namespace, scenarios: list[str] | None, *, seed: in
 
         cohort = read_cohort(args.new)
         draws, select = new_patient_draws(fit, cohort, args.patient, seed=seed,
-                                          max_draws=args.max_draws)
+                                          max_draws=args.max_draws,
+                                          update_population=args.update_population)
+    elif args.update_population:
+        raise BayestwinError("--update-population needs --new: a patient in the fit already "
+                             "informs its population posterior.")
     twin = make_twin(fit, cohort, args.patient, scenarios, seed=seed, start=args.start,
                      horizon=args.horizon, draws=draws, select=select,
                      max_draws=args.max_draws)
@@ -335,6 +339,10 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--patient", required=True, help="patient identifier")
         command.add_argument("--new", type=Path, default=None,
                              help="cohort folder of patients outside the fit (dynamic prediction)")
+        command.add_argument("--update-population", action="store_true",
+                             help="with --new: let the new patient's data also update the "
+                                  "population posterior, by weighting its draws (as a refit "
+                                  "that adds the patient)")
         command.add_argument("--cohort", type=Path, default=None,
                              help="cohort folder of the fit (default: the path it records)")
         command.add_argument("--start", type=float, default=None,

@@ -10,7 +10,7 @@ import numpy as np
 
 from bayestwin.data import read_cohort
 from bayestwin.data.cohort import Cohort
-from bayestwin.exceptions import BayestwinError, DataWarning
+from bayestwin.exceptions import BayestwinError, ConvergenceWarning, DataWarning
 from bayestwin.inference import Fit, load_fit
 from bayestwin.inference.provenance import cohort_hash
 
@@ -61,13 +61,20 @@ def load_fit_with_cohort(path: str | Path, *, cohort: str | Path | None = None,
 
 
 def new_patient_draws(fit: Fit, new: Cohort, patient_id: str, *, seed: int,
-                      max_draws: int | None = 1000) -> tuple[dict, np.ndarray]:
+                      max_draws: int | None = 1000,
+                      update_population: bool = False) -> tuple[dict, np.ndarray]:
     """Condition a patient outside the fit on the population posterior.
 
     Returns the patient's draws (each of shape (D, 1)) and the indices of the
-    population draws they go with.
+    population draws they go with. With `update_population`, the pairs are
+    resampled (systematic resampling) with weights proportional to the
+    patient's likelihood under each population draw
+    (`bayestwin.twin.conditioning.population_update`), so that the patient's
+    data also update the population posterior, as a refit that adds the
+    patient would. It warns (`ConvergenceWarning`) when the weights are too
+    uneven to trust, with a Pareto k above 0.7; refit the cohort then.
     """
-    from bayestwin.twin.conditioning import condition_new_patients
+    from bayestwin.twin.conditioning import condition_new_patients, population_update
     from bayestwin.twin.landmark import subset_cohort
 
     if patient_id not in new.patients.index:
@@ -78,4 +85,23 @@ def new_patient_draws(fit: Fit, new: Cohort, patient_id: str, *, seed: int,
     names = ("u", "v", "r_statin", "r_nonstatin", "log_s")
     draws = {name: np.asarray(result.draws[name]).reshape(-1, 1)
              for name in names if name in result.draws}
-    return draws, np.asarray(result.draw_index)
+    rows = np.arange(len(result.draw_index))
+    if update_population:
+        weights, pareto_k = population_update(result)
+        logger.info("population update by patient %s: Pareto k %.2f", patient_id, pareto_k)
+        if pareto_k > 0.7:
+            warnings.warn(f"the weights that add patient {patient_id} to the fit are too uneven "
+                          f"to trust (Pareto k {pareto_k:.2f} > 0.7); refit the cohort with "
+                          "this patient instead.", ConvergenceWarning, stacklevel=2)
+        rows = systematic_resample(weights, np.random.default_rng(seed))
+    return ({name: values[rows] for name, values in draws.items()},
+            np.asarray(result.draw_index)[rows])
+
+
+def systematic_resample(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Return as many indices as `weights`, drawn by systematic resampling (sorted)."""
+    count = len(weights)
+    positions = (rng.uniform() + np.arange(count)) / count
+    cumulative = np.cumsum(weights)
+    cumulative[-1] = 1.0
+    return np.searchsorted(cumulative, positions)

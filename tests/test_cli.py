@@ -154,3 +154,29 @@ def test_import_rejects_bad_test_fraction(tmp_path, capsys):
     assert main(["import", "framingham", str(source), "--out", str(tmp_path),
                  "--test-fraction", "30", "--seed", "1"]) == 1
     assert "--test-fraction 30 is invalid" in capsys.readouterr().err
+
+
+def test_update_population_needs_new(saved_fit):
+    path, folder = saved_fit
+    result = run_cli("twin", str(path), "--patient", "P00000", "--scenario", "current",
+                     "--update-population", "--out", str(folder / "x.nc"))
+    assert result.returncode == 1
+    assert "--update-population needs --new" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_twin_new_patient_updates_population(saved_fit, capsys):
+    from bayestwin.simulate import simulate_cohort
+
+    path, folder = saved_fit
+    new = simulate_cohort(3, seed=404)
+    new.write(folder / "new")
+    patient = new.cohort.patients.index[0]
+    out = folder / "updated.nc"
+    code = main(["twin", str(path), "--patient", patient, "--new", str(folder / "new"),
+                 "--update-population", "--scenario", "current", "--out", str(out),
+                 "--max-draws", "200"])
+    assert code == 0
+    assert out.exists()
+    assert "P(benefit)" in capsys.readouterr().out
