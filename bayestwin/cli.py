@@ -147,6 +147,9 @@ def _twin_for(args: argparse.Namespace, scenarios: list[str] | None, *, seed: in
     twin = make_twin(fit, cohort, args.patient, scenarios, seed=seed, start=args.start,
                      horizon=args.horizon, draws=draws, select=select,
                      max_draws=args.max_draws)
+    if args.update_population:
+        twin.info["population_update"] = ("population draws resampled by the new patient's "
+                                          "likelihood (Pareto k in the log)")
     return fit, cohort, twin, draws, select
 
 

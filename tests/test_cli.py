@@ -1,10 +1,12 @@
 """The command line: exit statuses, messages without tracebacks, files written."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import xarray as xr
 
 from bayestwin.cli import main
 
@@ -180,5 +182,6 @@ def test_twin_new_patient_updates_population(saved_fit, capsys):
                  "--update-population", "--scenario", "current", "--out", str(out),
                  "--max-draws", "200"])
     assert code == 0
-    assert out.exists()
     assert "P(benefit)" in capsys.readouterr().out
+    with xr.open_dataset(out) as saved:
+        assert "population_update" in json.loads(saved.attrs["info"])
