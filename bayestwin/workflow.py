@@ -72,9 +72,13 @@ def new_patient_draws(fit: Fit, new: Cohort, patient_id: str, *, seed: int,
     (`bayestwin.twin.conditioning.population_update`), so that the patient's
     data also update the population posterior, as a refit that adds the
     patient would. It warns (`ConvergenceWarning`) when the weights are too
-    uneven to trust, with a Pareto k above 0.7; refit the cohort then.
+    uneven to trust (Pareto k above `pareto_k_limit`); refit the cohort then.
     """
-    from bayestwin.twin.conditioning import condition_new_patients, population_update
+    from bayestwin.twin.conditioning import (
+        condition_new_patients,
+        pareto_k_limit,
+        population_update,
+    )
     from bayestwin.twin.landmark import subset_cohort
 
     if patient_id not in new.patients.index:
@@ -89,10 +93,11 @@ def new_patient_draws(fit: Fit, new: Cohort, patient_id: str, *, seed: int,
     if update_population:
         weights, pareto_k = population_update(result)
         logger.info("population update by patient %s: Pareto k %.2f", patient_id, pareto_k)
-        if pareto_k > 0.7:
+        limit = pareto_k_limit(len(weights))
+        if pareto_k > limit:
             warnings.warn(f"the weights that add patient {patient_id} to the fit are too uneven "
-                          f"to trust (Pareto k {pareto_k:.2f} > 0.7); refit the cohort with "
-                          "this patient instead.", ConvergenceWarning, stacklevel=2)
+                          f"to trust (Pareto k {pareto_k:.2f} > {limit:.2f}); refit the cohort "
+                          "with this patient instead.", ConvergenceWarning, stacklevel=2)
         rows = systematic_resample(weights, np.random.default_rng(seed))
     return ({name: values[rows] for name, values in draws.items()},
             np.asarray(result.draw_index)[rows])

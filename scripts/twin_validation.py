@@ -151,6 +151,7 @@ def run_refit(arguments: argparse.Namespace, simulated) -> dict:
     """Run the refit agreement check and write its table; return the summaries."""
     import pandas as pd
 
+    from bayestwin.twin.conditioning import pareto_k_limit
     from bayestwin.twin.landmark import subset_cohort
     from bayestwin.validate.twins import held_out_ids, refit_agreement
 
@@ -180,8 +181,10 @@ def run_refit(arguments: argparse.Namespace, simulated) -> dict:
     summary = pd.concat(parts, ignore_index=True)
     print(summary.to_string(index=False))
     k = table.drop_duplicates("patient_id")["pareto_k"]
+    limit = pareto_k_limit(arguments.max_draws)
     print(f"Pareto k of the population weights (updated): median {k.median():.2f}, "
-          f"max {k.max():.2f}, above 0.7 for {int((k > 0.7).sum())} of {len(k)} patients")
+          f"max {k.max():.2f}, above {limit:.2f} for {int((k > limit).sum())} "
+          f"of {len(k)} patients")
     return {"held_out": held_out, "fit_without": without_info, "fit_with": with_info,
             "gate_without": gate_summary(without), "gate_with": gate_summary(with_all),
             "check_seconds": seconds, "pareto_k": k.tolist(),

@@ -343,9 +343,9 @@ def population_update(conditioned: ConditionedPatients,
     weights
         Normalised weights, shape (D,), in the order of ``draw_index``.
     pareto_k
-        Shape estimate of the weights' Pareto tail. Above 0.7 the weights
-        are too uneven to trust and a refit is needed (Vehtari et al. 2024,
-        "Pareto smoothed importance sampling", JMLR 25(72)).
+        Shape estimate of the weights' Pareto tail. Above
+        `pareto_k_limit` of the number of draws the weights are too uneven
+        to trust and a refit is needed.
 
     Raises
     ------
@@ -362,7 +362,8 @@ def population_update(conditioned: ConditionedPatients,
     chosen = conditioned.patients if patients is None else [str(p) for p in patients]
     unknown = sorted(set(chosen) - set(conditioned.patients))
     if unknown:
-        raise ValueError(f"patients {unknown[:5]} are not among the conditioned patients.")
+        raise ValueError(f"patients {unknown[:5]} are not among the conditioned patients; "
+                         "pass ids from `conditioned.patients` or condition them first.")
     columns = [conditioned.patients.index(p) for p in chosen]
     _, first = np.unique(conditioned.block[columns], return_index=True)
     log_weights = np.asarray(conditioned.log_marginal, dtype=float)[
@@ -371,6 +372,15 @@ def population_update(conditioned: ConditionedPatients,
     smoothed, pareto_k = az.psislw(log_weights - log_weights.max())
     weights = np.exp(smoothed - np.logaddexp.reduce(smoothed))
     return weights, float(pareto_k)
+
+
+def pareto_k_limit(draws: int) -> float:
+    """Return the Pareto k above which importance weights over `draws` draws are unreliable.
+
+    It is min(1 - 1/log10(draws), 0.7), the threshold that `arviz.loo`
+    (ArviZ 0.23) warns at: 0.67 for 1,000 draws.
+    """
+    return min(1.0 - 1.0 / np.log10(draws), 0.7)
 
 
 def _warn_poor_patients(patients: list[str], acceptance: np.ndarray, converged: np.ndarray) -> None:

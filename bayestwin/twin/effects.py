@@ -62,6 +62,8 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, probabilities) ->
     order = np.argsort(values)
     cumulative = np.cumsum(np.asarray(weights, dtype=float)[order])
     cumulative /= cumulative[-1]
+    # The small offset keeps a probability equal to a cumulative weight on that value
+    # despite rounding in the sum.
     position = np.searchsorted(cumulative, np.asarray(probabilities, dtype=float) - 1e-12)
     return np.asarray(values)[order][np.minimum(position, len(values) - 1)]
 

@@ -31,7 +31,11 @@ from bayestwin.inference.fit import Fit
 from bayestwin.inference.provenance import cohort_hash
 from bayestwin.simulate import OBSERVED_PLAN, simulate_counterfactual
 from bayestwin.simulate.cohort import SimulatedCohort
-from bayestwin.twin.conditioning import condition_new_patients, population_update
+from bayestwin.twin.conditioning import (
+    ConditionedPatients,
+    condition_new_patients,
+    population_update,
+)
 from bayestwin.twin.effects import interval, weighted_quantile
 from bayestwin.twin.landmark import subset_cohort
 from bayestwin.twin.scenario import parse_plan
@@ -273,10 +277,10 @@ def refit_agreement(without: Fit, with_all: Fit, cohort: Cohort, patient_ids: Se
       weighted by each held-out patient's own likelihood
       (`population_update`): that patient's refit without the others. The
       column ``pareto_k`` gives the reliability of those weights (trust
-      below 0.7).
+      them up to `bayestwin.twin.conditioning.pareto_k_limit`).
 
     Returns one row per patient and scenario with the medians and central
-    intervals of the risk by `horizon` from the three twins, the differences
+    intervals of the risk by `horizon` from the four twins, the differences
     of medians in percentage points and the ratios of interval widths.
 
     Raises
@@ -298,7 +302,7 @@ def refit_agreement(without: Fit, with_all: Fit, cohort: Cohort, patient_ids: Se
     start = new.patients["end_time"].to_numpy(float)
     offsets = np.array([0.0, horizon])
 
-    def conditioned_on(fit: Fit):
+    def conditioned_on(fit: Fit) -> tuple[dict, ConditionedPatients]:
         patients = condition_new_patients(fit, new, seed=seed, max_draws=max_draws)
         risks = cohort_incidence(fit, patients, list(scenarios), start=start, offsets=offsets)
         return {label: value[:, :, -1] for label, value in risks.items()}, patients

@@ -245,7 +245,7 @@ def test_population_update_weights(conditioned):
         assert np.all(weights >= 0.0)
         assert weights.sum() == pytest.approx(1.0)
         # One patient of 120 barely moves the fit's posterior.
-        assert pareto_k < 0.7
+        assert pareto_k < conditioning.pareto_k_limit(len(weights))
         assert 1.0 / np.sum(weights**2) > 0.3 * len(weights)
 
 
@@ -253,3 +253,8 @@ def test_population_update_unknown_patient(conditioned):
     _, draws = conditioned
     with pytest.raises(ValueError, match="not among the conditioned patients"):
         conditioning.population_update(draws, ["no-such-patient"])
+
+
+def test_pareto_k_limit_follows_draws():
+    assert conditioning.pareto_k_limit(1000) == pytest.approx(2.0 / 3.0)
+    assert conditioning.pareto_k_limit(10**8) == 0.7
