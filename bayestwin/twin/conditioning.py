@@ -147,6 +147,11 @@ class ConditionedPatients:
     mode_converged
         Whether the Newton search reached the conditional mode for every
         population draw, per patient, shape (P,).
+    mode_misses
+        Number of population draws for which the Newton search did not
+        reach the patient's conditional mode, shape (P,). Those draws are
+        still exact (Metropolis-Hastings corrects the proposal) but may
+        mix less.
     design
         The design arrays of the conditioned cohort, on the fit's scales.
     log_marginal
@@ -171,6 +176,7 @@ class ConditionedPatients:
     design: Design = field(repr=False)
     log_marginal: np.ndarray | None = None
     block: np.ndarray | None = None
+    mode_misses: np.ndarray | None = None
 
     def to_dataset(self) -> xr.Dataset:
         """Return the draws as an xarray Dataset with dims (``draw``, ``patient``, ...)."""
@@ -306,23 +312,26 @@ def condition_new_patients(fit: Fit, cohort: Cohort, *, seed: int, max_draws: in
         bundle.data).items()}
     patient_acceptance = np.zeros(design.n_patients)
     patient_converged = np.zeros(design.n_patients, dtype=bool)
+    patient_misses = np.zeros(design.n_patients, dtype=int)
     patient_block = np.zeros(design.n_patients, dtype=int)
     block_acceptance = np.asarray(acceptance).mean(axis=0)
-    block_converged = np.asarray(converged).all(axis=0)
+    block_misses = np.sum(~np.asarray(converged), axis=0)
     for block, members in enumerate(block_patients):
         patient_acceptance[members] = block_acceptance[block]
-        patient_converged[members] = block_converged[block]
+        patient_converged[members] = block_misses[block] == 0
+        patient_misses[members] = block_misses[block]
         patient_block[members] = block
     patients = [str(p) for p in design.patient_ids]
     logger.info("conditioning done: acceptance median %.2f, min %.2f",
                 float(np.median(patient_acceptance)), float(patient_acceptance.min()))
-    _warn_poor_patients(patients, patient_acceptance, patient_converged)
+    _warn_poor_patients(patients, patient_acceptance, patient_misses, len(draw_index))
     return ConditionedPatients(
         patients=patients, draw_index=draw_index, draws=draws,
         dims={name: list(bundle.dims.get(name, [])) for name in draws},
         coords=dict(bundle.coords), acceptance=patient_acceptance,
         mode_converged=patient_converged, design=design,
-        log_marginal=np.asarray(block_log_marginal)[:, patient_block], block=patient_block)
+        log_marginal=np.asarray(block_log_marginal)[:, patient_block], block=patient_block,
+        mode_misses=patient_misses)
 
 
 def population_update(conditioned: ConditionedPatients,
@@ -383,9 +392,10 @@ def pareto_k_limit(draws: int) -> float:
     return min(1.0 - 1.0 / np.log10(draws), 0.7)
 
 
-def _warn_poor_patients(patients: list[str], acceptance: np.ndarray, converged: np.ndarray) -> None:
+def _warn_poor_patients(patients: list[str], acceptance: np.ndarray, misses: np.ndarray,
+                        draws: int) -> None:
     low = [p for p, a in zip(patients, acceptance, strict=True) if a < LOW_ACCEPTANCE]
-    stuck = [p for p, c in zip(patients, converged, strict=True) if not c]
+    stuck = [p for p, m in zip(patients, misses, strict=True) if m > 0]
     if low:
         warnings.warn(f"conditioning accepted fewer than {LOW_ACCEPTANCE:.0%} of proposals for "
                       f"{len(low)} patient(s) ({', '.join(low[:5])}); their draws may stay near "
@@ -393,8 +403,9 @@ def _warn_poor_patients(patients: list[str], acceptance: np.ndarray, converged: 
                       ConvergenceWarning, stacklevel=3)
     if stuck:
         warnings.warn(f"the Newton search did not reach the conditional mode of {len(stuck)} "
-                      f"patient(s) ({', '.join(stuck[:5])}) for some population draws; check "
-                      "their data for extreme values.", ConvergenceWarning, stacklevel=3)
+                      f"patient(s) ({', '.join(stuck[:5])}) for up to {int(misses.max())} of "
+                      f"{draws} population draws; check their data for extreme values.",
+                      ConvergenceWarning, stacklevel=3)
 
 
 # Site plan ------------------------------------------------------------------

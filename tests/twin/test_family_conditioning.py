@@ -48,7 +48,13 @@ def test_relatives_in_fit_recover_their_levels(small_simulated, family_fit):
     assert families, "the cohort should have a family with two patients or more"
     patients = [str(p) for p in cohort.patients.index
                 if cohort.patients.loc[p, "family_id"] in families]
-    conditioned = condition_new_patients(family_fit, subset_cohort(cohort, patients), seed=8)
+    with warnings.catch_warnings():
+        # On the development machine, one draw of this short fit (nu = 3.5, a heavy-tailed
+        # residual) stalled the Newton search for one family. Metropolis-Hastings keeps that
+        # draw exact, so up to 1% of draws may miss the mode.
+        warnings.filterwarnings("ignore", message="the Newton search", category=ConvergenceWarning)
+        conditioned = condition_new_patients(family_fit, subset_cohort(cohort, patients), seed=8)
+    assert conditioned.mode_misses.max() <= 0.01 * CHAINS * DRAWS
     fitted = family_fit.idata.posterior["u"]
     for j, patient in enumerate(patients):
         ours = conditioned.draws["u"][:, j].reshape(CHAINS, DRAWS)
