@@ -44,8 +44,14 @@ from pathlib import Path
 
 logger = logging.getLogger("run_sbc")
 
-WORKER_TASKS = 50
-"""Replicates a worker process runs before it is replaced (bounds its memory)."""
+WORKER_TASKS = 10
+"""Replicates a worker process runs before it is replaced (bounds its memory).
+
+Each replicate, and each extension of a chain with ``--min-ess``, loads
+compiled code that the worker keeps mapped. At 50 replicates per worker,
+workers of the ``--min-ess`` run of 2026-12-05 failed to map memory for new
+code ("LLVM compilation error: Cannot allocate memory") after 10 to 40
+replicates."""
 
 POOL_RESTARTS = 3
 """How many times a new pool takes over after a worker process died."""
@@ -73,6 +79,15 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                              "draws (default 10)")
     parser.add_argument("--chains", type=int, default=1,
                         help="chains per replicate (default 1)")
+    parser.add_argument("--mass", choices=("fit", "diagonal"), default="fit",
+                        help="fit: the kernel of bayestwin fit (dense population block); "
+                             "diagonal: the runs before 2026-12-05 (default fit)")
+    parser.add_argument("--min-ess", type=int, default=None,
+                        help="keep sampling until the smallest bulk ESS reaches MIN_ESS, "
+                             "then spread the kept draws over the chain (default: off)")
+    parser.add_argument("--max-extensions", type=int, default=15,
+                        help="with --min-ess, most extra batches of THIN * rank-draws draws "
+                             "(default 15)")
     parser.add_argument("--target-accept", type=float, default=None,
                         help="NUTS target acceptance (default: the model file's value)")
     parser.add_argument("--horizon", type=float, default=10.0,
@@ -170,7 +185,8 @@ def run(arguments: argparse.Namespace) -> list:
     settings = SBCSettings(patients=arguments.patients, warmup=arguments.warmup,
                            rank_draws=arguments.rank_draws, thin=arguments.thin,
                            chains=arguments.chains, target_accept=arguments.target_accept,
-                           horizon=arguments.horizon)
+                           horizon=arguments.horizon, mass=arguments.mass,
+                           min_ess=arguments.min_ess, max_extensions=arguments.max_extensions)
     settings_record = {key: getattr(settings, key) for key in settings.__dataclass_fields__}
     seeds = replicate_seeds(arguments.seed, arguments.replicates)
     cache_dir = arguments.cache_dir or arguments.out / "jax_cache"
@@ -189,9 +205,9 @@ def run(arguments: argparse.Namespace) -> list:
                    if index not in results and index not in failed]
         if not pending:
             break
-        # A worker's memory grows by about 30 MB per replicate, so every batch of
-        # WORKER_TASKS replicates per worker gets a fresh pool, whose workers compile the
-        # sampler again. max_tasks_per_child is not used: it hung on Python 3.11.7.
+        # A worker's memory grows with every replicate, so every batch of WORKER_TASKS
+        # replicates per worker gets a fresh pool, whose workers compile the sampler again.
+        # max_tasks_per_child is not used: it hung on Python 3.11.7.
         batch = pending[: arguments.workers * WORKER_TASKS]
         try:
             with ProcessPoolExecutor(max_workers=arguments.workers, mp_context=context,

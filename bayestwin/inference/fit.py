@@ -208,6 +208,17 @@ def _dense_blocks(bundle: ModelBundle) -> list[tuple[str, ...]] | bool:
     return [names] if len(names) > 1 else False
 
 
+def nuts_kernel(bundle: ModelBundle, *, target_accept: float, max_tree_depth: int) -> NUTS:
+    """Return the NUTS kernel that `fit` runs: a dense population block, data start values.
+
+    Simulation-based calibration (`bayestwin.validate.sbc`) builds its kernel
+    here too, so that it checks the sampler users get.
+    """
+    return NUTS(bundle.model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
+                dense_mass=_dense_blocks(bundle),
+                init_strategy=init_to_median_jittered(values=data_start_values(bundle.design)))
+
+
 def fit(cohort: Cohort, model: str | Path | ModelSpec, *, seed: int,
         chains: int | None = None, warmup: int | None = None, draws: int | None = None,
         target_accept: float | None = None, progress_bar: bool = True,
@@ -261,10 +272,8 @@ def fit(cohort: Cohort, model: str | Path | ModelSpec, *, seed: int,
 
     # Stage 2: NUTS, warmup then sampling, timed apart.
     chain_method = "parallel" if jax.local_device_count() >= chains else "sequential"
-    kernel = NUTS(bundle.model, target_accept_prob=target_accept,
-                  max_tree_depth=settings.max_tree_depth,
-                  dense_mass=_dense_blocks(bundle),
-                  init_strategy=init_to_median_jittered(values=data_start_values(design)))
+    kernel = nuts_kernel(bundle, target_accept=target_accept,
+                         max_tree_depth=settings.max_tree_depth)
     mcmc = MCMC(kernel, num_warmup=warmup, num_samples=draws, num_chains=chains,
                 chain_method=chain_method, progress_bar=progress_bar)
     logger.info("sampling %s: %d patients, %d chains (%s), %d warmup + %d draws",

@@ -43,6 +43,7 @@ from scipy.stats import binom
 
 from bayestwin.data.cohort import Cohort
 from bayestwin.data.vocabulary import MARKERS
+from bayestwin.inference.fit import nuts_kernel
 from bayestwin.inference.seeds import check_seed
 from bayestwin.model import longitudinal
 from bayestwin.model.assemble import PATIENT_SITES, ModelBundle, build_model
@@ -69,6 +70,9 @@ _HELPER_SITES = frozenset({
 # Dims that index patients, groups or observations, not population parameters.
 _UNIT_DIMS = frozenset({"patient", "family", "centre", "obs", "long_obs", "sample",
                         "cac_obs", "plaque_obs", "cimt_obs"})
+
+MASS_CHOICES = ("fit", "diagonal")
+"""Sampler set-ups of `SBCSettings.mass`."""
 
 STATIN_CHOICES = (("atorvastatin", (10.0, 20.0, 40.0, 80.0)),
                   ("rosuvastatin", (5.0, 10.0, 20.0, 40.0)),
@@ -101,6 +105,22 @@ class SBCSettings:
         administratively at a time drawn uniformly between half the horizon
         and the horizon, and the spline knots of the baseline hazard are
         fixed on ``[0, horizon]``.
+    mass
+        ``"fit"``: the kernel of `bayestwin.inference.fit` (a dense mass-matrix
+        block over the population parameters, starts from the data);
+        ``"diagonal"``: a diagonal mass matrix and uniform starts in
+        [-0.5, 0.5] on the unconstrained scale, the sampler of the runs before
+        2026-12-05.
+    min_ess
+        When set, each chain keeps sampling, ``thin * rank_draws / chains``
+        draws at a time, until the smallest bulk ESS of the quantities reaches
+        ``min_ess`` or the chain has ``max_extensions`` more such batches. The
+        kept draws are then spread evenly over the whole chain, so that the
+        ranks come from draws close to independent (Talts et al. 2018 thin
+        autocorrelated draws for this reason). None: one batch, thinned by
+        ``thin``.
+    max_extensions
+        Most extra batches per chain with ``min_ess``.
 
     """
 
@@ -112,11 +132,15 @@ class SBCSettings:
     target_accept: float | None = None
     max_tree_depth: int | None = None
     horizon: float = 10.0
+    mass: str = "fit"
+    min_ess: int | None = None
+    max_extensions: int = 15
 
     def __post_init__(self) -> None:
-        for name in ("patients", "warmup", "rank_draws", "thin", "chains", "max_tree_depth"):
+        for name in ("patients", "warmup", "rank_draws", "thin", "chains", "max_tree_depth",
+                     "min_ess", "max_extensions"):
             value = getattr(self, name)
-            if name == "max_tree_depth" and value is None:
+            if name in ("max_tree_depth", "min_ess") and value is None:
                 continue
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"SBCSettings.{name} must be a positive integer, got {value!r}.")
@@ -128,6 +152,9 @@ class SBCSettings:
                              f"got {self.target_accept}.")
         if not self.horizon > 0:
             raise ValueError(f"SBCSettings.horizon must be positive, got {self.horizon}.")
+        if self.mass not in MASS_CHOICES:
+            raise ValueError(f"SBCSettings.mass must be one of {', '.join(MASS_CHOICES)}, "
+                             f"got {self.mass!r}.")
 
     @property
     def draws_per_chain(self) -> int:
@@ -552,7 +579,10 @@ def simulate_replicate(spec: ModelSpec, *, seed: int, settings: SBCSettings) -> 
         cohort = lipid_design(spec, patients=settings.patients, rng=rng)
         bundle = _bundle(spec, cohort, None)
         truth = draw_prior(bundle, key)
-        bundle.data["obs_log_value"] = jnp.asarray(truth.pop("log_ldl"))
+        observed = truth.pop("log_ldl")
+        bundle.data["obs_log_value"] = jnp.asarray(observed)
+        # The fit's kernel starts each patient's level from the mean of its values.
+        bundle.design.arrays["obs_log_value"] = np.asarray(observed, dtype=float)
         return Replicate(seed=seed, cohort=cohort, bundle=bundle, truth=truth,
                          info={"observations": float(len(cohort.measurements))})
 
@@ -684,29 +714,123 @@ def fit_replicate(replicate: Replicate, *, settings: SBCSettings) -> tuple[dict,
     samples
         Site -> array with leading axes (chain, draw); draws are not thinned.
     diagnostics
-        ``divergences``, ``mean_leapfrog_steps`` (per draw after warmup) and
-        ``sampler_seconds`` (warmup and sampling, compilation included).
+        ``divergences``, ``mean_leapfrog_steps`` (per draw after warmup),
+        ``draws_per_chain`` (after any extension) and ``sampler_seconds``
+        (warmup and sampling, compilation included).
 
     """
     bundle = replicate.bundle
     inference = bundle.spec.section("inference")
-    kernel = NUTS(bundle.model,
-                  target_accept_prob=settings.target_accept or inference.target_accept,
-                  max_tree_depth=settings.max_tree_depth or inference.max_tree_depth,
-                  init_strategy=init_to_uniform(radius=0.5))
+    target_accept = settings.target_accept or inference.target_accept
+    max_tree_depth = settings.max_tree_depth or inference.max_tree_depth
+    if settings.mass == "fit":
+        kernel = nuts_kernel(bundle, target_accept=target_accept, max_tree_depth=max_tree_depth)
+    else:
+        kernel = NUTS(bundle.model, target_accept_prob=target_accept,
+                      max_tree_depth=max_tree_depth, init_strategy=init_to_uniform(radius=0.5))
     mcmc = MCMC(kernel, num_warmup=settings.warmup, num_samples=settings.draws_per_chain,
                 num_chains=settings.chains, chain_method="sequential", progress_bar=False,
                 jit_model_args=True)
     key = jax.random.fold_in(jax.random.PRNGKey(replicate.seed), 1)
     started = time.perf_counter()
     mcmc.run(key, bundle.data, extra_fields=("diverging", "num_steps"))
+    batches = [_batch(mcmc)]
+    quantities = quantity_names(bundle, replicate.truth) if settings.min_ess else []
+    state, extend = mcmc.last_state, None
+    while (settings.min_ess and len(batches) <= settings.max_extensions
+           and smallest_ess(_joined(batches)[0], quantities)[1] < settings.min_ess):
+        extend = extend or _extension(mcmc, bundle.data, settings.draws_per_chain,
+                                      settings.chains)
+        state, batch = extend(state, bundle.data)
+        batches.append(jax.tree_util.tree_map(np.asarray, batch))
+    samples, extra = _joined(batches)
+    sampler_seconds = time.perf_counter() - started
+    return samples, {"divergences": int(np.sum(extra["diverging"])),
+                     "mean_leapfrog_steps": float(np.mean(extra["num_steps"])),
+                     "draws_per_chain": int(extra["num_steps"].shape[1]),
+                     "sampler_seconds": sampler_seconds}
+
+
+def _extension(mcmc: MCMC, data: dict, draws: int, chains: int) -> Callable:
+    """Return extend(state, data) -> (last state, batch): `draws` more NUTS draws per chain.
+
+    It runs the kernel of `mcmc` with its adapted step size and mass matrix,
+    as ``MCMC.run`` from ``post_warmup_state`` would, but compiles once per
+    replicate: each ``MCMC.run`` compiles its sampling loop again, and the
+    compiled code of many extensions exhausted a worker's memory maps.
+    """
+    kernel = mcmc.sampler
+
+    def one_chain(state, data):
+        postprocess = kernel.postprocess_fn((data,), {})
+
+        def step(state, _):
+            state = kernel.sample(state, (data,), {})
+            return state, (postprocess(state.z), state.diverging, state.num_steps)
+
+        state, (values, diverging, steps) = jax.lax.scan(step, state, None, length=draws)
+        return state, (values, {"diverging": diverging, "num_steps": steps})
+
+    if chains == 1:
+        run = jax.jit(one_chain)
+
+        def extend(state, data):
+            state, batch = run(state, data)
+            return state, jax.tree_util.tree_map(lambda value: value[None], batch)
+
+        return extend
+    return jax.jit(jax.vmap(one_chain, in_axes=(0, None)))
+
+
+def _batch(mcmc: MCMC) -> tuple[dict, dict]:
     samples = {name: np.asarray(value) for name, value in
                mcmc.get_samples(group_by_chain=True).items()}  # waits for the device
-    sampler_seconds = time.perf_counter() - started
-    extra = mcmc.get_extra_fields()
-    return samples, {"divergences": int(np.sum(np.asarray(extra["diverging"]))),
-                     "mean_leapfrog_steps": float(np.mean(np.asarray(extra["num_steps"]))),
-                     "sampler_seconds": sampler_seconds}
+    extra = {name: np.asarray(value) for name, value in
+             mcmc.get_extra_fields(group_by_chain=True).items()}
+    return samples, extra
+
+
+def _joined(batches: list[tuple[dict, dict]]) -> tuple[dict, dict]:
+    """Concatenate batches of draws along the draw axis (axis 1)."""
+    return tuple({name: np.concatenate([batch[part][name] for batch in batches], axis=1)
+                  for name in batches[0][part]} for part in (0, 1))
+
+
+def smallest_ess(samples: dict, quantities: Sequence[tuple]) -> tuple[str | None, float]:
+    """Return the quantity with the smallest bulk ESS in `samples` (chain, draw, ...) and its ESS.
+
+    The log likelihood and quantities with fewer than four draws per chain are
+    left out; ``(None, inf)`` when none is left.
+    """
+    worst, smallest = None, np.inf
+    for label, site, index in quantities:
+        if site == LOG_LIKELIHOOD:
+            continue
+        chains = samples[site][(slice(None), slice(None)) + index]
+        if chains.shape[1] <= 3:
+            continue
+        ess = float(effective_sample_size(chains))
+        if np.isfinite(ess) and ess < smallest:
+            worst, smallest = label, ess
+    return worst, smallest
+
+
+def thin_evenly(samples: dict, rank_draws: int, chains: int) -> dict:
+    """Keep `rank_draws` draws, spread evenly over each chain, pooled over chains.
+
+    Each chain gives ``ceil(rank_draws / chains)`` draws at a fixed step,
+    ending at its last draw; the pooled draws are cut to `rank_draws`.
+    """
+    per_chain = -(-rank_draws // chains)
+    thinned = {}
+    for name, value in samples.items():
+        step = value.shape[1] // per_chain
+        if step < 1:
+            raise ValueError(f"{name}: {value.shape[1]} draws per chain, fewer than the "
+                             f"{per_chain} needed for the ranks.")
+        kept = value[:, value.shape[1] - step * per_chain + step - 1::step]
+        thinned[name] = kept.reshape((-1,) + value.shape[2:])[:rank_draws]
+    return thinned
 
 
 def run_replicate(spec: ModelSpec, *, seed: int, settings: SBCSettings) -> dict:
@@ -725,27 +849,23 @@ def run_replicate(spec: ModelSpec, *, seed: int, settings: SBCSettings) -> dict:
     samples, diagnostics = fit_replicate(replicate, settings=settings)
     quantities = quantity_names(replicate.bundle, replicate.truth)
 
-    # Thin each chain, then pool and keep exactly rank_draws draws.
-    thinned = {name: value[:, ::settings.thin].reshape((-1,) + value.shape[2:])
-            [: settings.rank_draws] for name, value in samples.items()}
+    thinned = thin_evenly(samples, settings.rank_draws, settings.chains)
     thinned_loglik = total_log_likelihood(replicate.bundle, thinned)
     truth_loglik = total_log_likelihood(
         replicate.bundle, {name: value[None] for name, value in replicate.truth.items()})[0]
 
     rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
-    ranks, ess = {}, {}
+    ranks = {}
     for label, site, index in quantities:
         if site == LOG_LIKELIHOOD:
             ranks[label] = rank_statistic(thinned_loglik, truth_loglik, rng)
             continue
-        chains = samples[site][(slice(None), slice(None)) + index]
         ranks[label] = rank_statistic(thinned[site][(slice(None),) + index],
                                       replicate.truth[site][index], rng)
-        ess[label] = float(effective_sample_size(chains)) if chains.shape[1] > 3 else np.nan
-    worst = min(ess, key=lambda label: ess[label] if np.isfinite(ess[label]) else np.inf)
+    worst, smallest = smallest_ess(samples, quantities)
     diagnostics.update({
         "replicate_seed": replicate.seed,
-        "min_ess_bulk": ess[worst], "min_ess_quantity": worst,
+        "min_ess_bulk": smallest if worst else np.nan, "min_ess_quantity": worst,
         "observations": replicate.info.get("observations", np.nan),
         "events": replicate.info.get("events", np.nan),
         "seconds": time.perf_counter() - started,

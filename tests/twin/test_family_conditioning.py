@@ -49,9 +49,9 @@ def test_relatives_in_fit_recover_their_levels(small_simulated, family_fit):
     patients = [str(p) for p in cohort.patients.index
                 if cohort.patients.loc[p, "family_id"] in families]
     with warnings.catch_warnings():
-        # On the development machine, one draw of this short fit (nu = 3.5, a heavy-tailed
-        # residual) stalled the Newton search for one family. Metropolis-Hastings keeps that
-        # draw exact, so up to 1% of draws may miss the mode.
+        # A draw with a heavy-tailed residual can stall the Newton search for a family: once
+        # in 600 draws (nu = 3.5) when lipid_response sampled standardised responsiveness.
+        # Metropolis-Hastings keeps such a draw exact, so up to 1% of draws may miss the mode.
         warnings.filterwarnings("ignore", message="the Newton search", category=ConvergenceWarning)
         conditioned = condition_new_patients(family_fit, subset_cohort(cohort, patients), seed=8)
     assert conditioned.mode_misses.max() <= 0.01 * CHAINS * DRAWS

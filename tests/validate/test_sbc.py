@@ -48,6 +48,35 @@ def test_replicate_seeds_reproducible_and_distinct():
     assert sbc.replicate_seeds(7, 60)[:50] == first
 
 
+def test_thin_evenly_spreads_draws_to_each_chain_end():
+    # Two chains of 12 draws, 3 kept from each: every 4th, ending at the last draw.
+    samples = {"x": np.arange(24.0).reshape(2, 12), "y": np.zeros((2, 12, 2))}
+    thinned = sbc.thin_evenly(samples, rank_draws=5, chains=2)
+    np.testing.assert_array_equal(thinned["x"], [3, 7, 11, 15, 19])
+    assert thinned["y"].shape == (5, 2)
+    with pytest.raises(ValueError, match="fewer than"):
+        sbc.thin_evenly(samples, rank_draws=30, chains=2)
+
+
+def test_smallest_ess_finds_the_autocorrelated_quantity():
+    rng = np.random.default_rng(3)
+    independent = rng.normal(size=(1, 2000))
+    walk = np.cumsum(rng.normal(size=(1, 2000)), axis=1)
+    samples = {"a": independent, "b": np.stack([independent[0], walk[0]], axis=-1)[None]}
+    quantities = [("a", "a", ()), ("b[0]", "b", (0,)), ("b[1]", "b", (1,)),
+                  ("log_lik", sbc.LOG_LIKELIHOOD, ())]
+    worst, ess = sbc.smallest_ess(samples, quantities)
+    assert worst == "b[1]"
+    assert ess < 50
+
+
+def test_settings_reject_unknown_mass():
+    with pytest.raises(ValueError, match="fit, diagonal"):
+        sbc.SBCSettings(mass="dense")
+    with pytest.raises(ValueError, match="min_ess"):
+        sbc.SBCSettings(min_ess=0)
+
+
 # --- Simultaneous bands ----------------------------------------------------------------------
 
 
@@ -222,6 +251,7 @@ def test_sbc_machinery_end_to_end(tmp_path):
     assert values.max() <= 9
     assert list(ranks["seed"]) == sbc.replicate_seeds(31, 3)
     assert {"divergences", "min_ess_bulk", "seconds"} <= set(diagnostics.columns)
+    assert (diagnostics["draws_per_chain"] == 18).all()
 
     path = tmp_path / "ranks.csv"
     ranks.to_csv(path, index=False)
@@ -231,3 +261,13 @@ def test_sbc_machinery_end_to_end(tmp_path):
     assert len(checked) == len(quantities)
     figure = sbc.plot_sbc(reread, title="test")
     assert isinstance(figure, Figure)
+
+
+def test_min_ess_extends_each_chain():
+    # An ESS out of reach: the chain runs its one batch and max_extensions more.
+    spec = load_spec("lipid_response")
+    settings = sbc.SBCSettings(patients=6, warmup=40, rank_draws=9, thin=2, min_ess=10_000,
+                               max_extensions=2)
+    result = sbc.run_replicate(spec, seed=5, settings=settings)
+    assert result["diagnostics"]["draws_per_chain"] == 3 * 18
+    assert max(result["ranks"].values()) <= 9
