@@ -263,11 +263,12 @@ def test_sbc_machinery_end_to_end(tmp_path):
     assert isinstance(figure, Figure)
 
 
-def test_min_ess_extends_each_chain():
-    # An ESS out of reach: the chain runs its one batch and max_extensions more.
+@pytest.mark.parametrize("chains", [1, 2])
+def test_min_ess_extends_each_chain(chains):
+    # An ESS out of reach: each chain runs its one batch and max_extensions more.
     spec = load_spec("lipid_response")
-    settings = sbc.SBCSettings(patients=6, warmup=40, rank_draws=9, thin=2, min_ess=10_000,
-                               max_extensions=2)
+    settings = sbc.SBCSettings(patients=6, warmup=40, rank_draws=10, thin=2, chains=chains,
+                               min_ess=10_000, max_extensions=2)
     result = sbc.run_replicate(spec, seed=5, settings=settings)
-    assert result["diagnostics"]["draws_per_chain"] == 3 * 18
-    assert max(result["ranks"].values()) <= 9
+    assert result["diagnostics"]["draws_per_chain"] == 3 * settings.draws_per_chain
+    assert max(result["ranks"].values()) <= 10
