@@ -31,6 +31,16 @@ def test_fh_twin_switches_every_fh_block_on():
         assert spec.has(block), block
 
 
+@pytest.mark.parametrize("key", ["likelihood", "slope", "parameterisation", "family_effects",
+                                 "untested_class"])
+def test_lipid_response_shares_fh_twin_lipid_sampling(key):
+    # Simulation-based calibration checks the lipid block through lipid_response, so that
+    # check covers fh_twin only while both files write the block the same way.
+    lipid_response = load_spec("lipid_response").section("lipids")
+    fh_twin = load_spec("fh_twin").section("lipids")
+    assert getattr(lipid_response, key) == getattr(fh_twin, key)
+
+
 def test_fh_twin_declares_every_prior_its_blocks_use():
     spec = load_spec("fh_twin")
     # Priors that the chosen options do not use may be absent.

