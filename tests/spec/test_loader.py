@@ -33,7 +33,7 @@ def test_fh_twin_switches_every_fh_block_on():
 
 @pytest.mark.parametrize("key", ["likelihood", "slope", "parameterisation", "family_effects",
                                  "untested_class"])
-def test_lipid_response_shares_fh_twin_lipid_sampling(key):
+def test_lipid_block_matches_fh_twin(key):
     # Simulation-based calibration checks the lipid block through lipid_response, so that
     # check covers fh_twin only while both files write the block the same way.
     lipid_response = load_spec("lipid_response").section("lipids")

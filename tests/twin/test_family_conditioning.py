@@ -22,7 +22,7 @@ CHAINS, DRAWS = 2, 300
 
 
 def family_spec(parameterisation: str):
-    """Return lipid_response (family effects integrated out) with the levels sampled as asked."""
+    """Return lipid_response (family effects integrated out) with `parameterisation` levels."""
     text = resolve_model_path("lipid_response").read_text(encoding="utf-8")
     assert 'family_effects = "integrated"' in text
     assert 'untested_class = "family"' in text
