@@ -14,6 +14,23 @@ import pytest
 numpyro.set_host_device_count(2)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _compilation_cache(tmp_path_factory):
+    """Keep compiled programs on disk for the session.
+
+    Several tests fit the same model to the same data with other seeds or
+    settings that do not change the program, and `_release_compiled_code`
+    drops the programs held in memory after each module. A program needed
+    again is read back from this folder instead of being compiled again:
+    the three short fits of tests/inference/test_seeding.py went from 150 s
+    to 68 s. The folder is new for each session, so no run depends on another.
+    """
+    jax.config.update("jax_compilation_cache_dir", str(tmp_path_factory.mktemp("jax_cache")))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    yield
+    jax.config.update("jax_compilation_cache_dir", None)
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _release_compiled_code():
     """Drop JAX's compiled programs after each test module.
