@@ -26,10 +26,8 @@ Given a population draw, blocks are independent. For every population draw:
 
 1. a damped Newton method (Levenberg-Marquardt, one damping factor per block)
    finds the conditional mode, with the block-diagonal Hessian computed by
-   Hessian-vector products. Its steps use the absolute eigenvalues of the
-   Hessian, so they go downhill where it is indefinite, and each iteration
-   tries three dampings. After the first batch of draws, it starts at the
-   first draw's mode, which the modes under other draws lie close to;
+   Hessian-vector products. After the first batch of draws, it starts at
+   the first draw's mode, which the modes under other draws lie close to;
 2. each block gets a multivariate Student-t proposal (5 degrees of freedom)
    centred at the mode, scaled by the inverse Hessian (a Laplace
    approximation with heavier tails);
@@ -101,9 +99,6 @@ DRAW_BATCH = 128
 
 LOW_ACCEPTANCE = 0.05
 """Mean acceptance below which a patient's draws are flagged with a `ConvergenceWarning`."""
-
-DAMPING_TRIALS = (1.0, 10.0, 100.0)
-"""Multiples of a block's damping tried in one Newton iteration; the best accepted step is kept."""
 
 WARM_START = True
 """Start the Newton searches after the first batch at the first draw's mode (False: at zero)."""
@@ -822,29 +817,14 @@ def _make_sampler(log_terms: Callable, flat_block: np.ndarray, n_blocks: int, di
 
         def newton(state):
             iteration, flat, damping, values, grad_blocks, hessian = state
-            # Absolute eigenvalues keep the step downhill where the Hessian is indefinite.
-            # Three dampings are tried at once, so a rejected step does not cost an iteration.
-            eigenvalues, eigenvectors = jnp.linalg.eigh(hessian)
-            rotated = jnp.einsum("klj,kl->kj", eigenvectors, grad_blocks)
-            trials = []
-            for factor in DAMPING_TRIALS:
-                curvature = jnp.abs(eigenvalues) + factor * damping[:, None]
-                step = -jnp.einsum("kij,kj->ki", eigenvectors, rotated / curvature)
-                candidate = flat + to_flat(step)
-                trial_values = negative(candidate)
-                trials.append((candidate, jnp.where(jnp.isfinite(trial_values), trial_values,
-                                                    jnp.inf)))
-            candidates = jnp.stack([candidate for candidate, _ in trials])
-            trial_values = jnp.stack([value for _, value in trials])
-            best = jnp.argmin(trial_values, axis=0)
-            new_values = jnp.min(trial_values, axis=0)
+            step = -jnp.linalg.solve(hessian + damping[:, None, None] * identity,
+                                     grad_blocks[..., None])[..., 0]
+            candidate = flat + to_flat(step)
+            new_values = negative(candidate)
             better = jnp.isfinite(new_values) & (new_values <= values)
-            chosen = jnp.take_along_axis(candidates, best[flat_block][None, :], axis=0)[0]
-            flat = jnp.where(better[flat_block], chosen, flat)
+            flat = jnp.where(better[flat_block], candidate, flat)
             values = jnp.where(better, new_values, values)
-            used = jnp.asarray(DAMPING_TRIALS)[best] * damping
-            damping = jnp.clip(jnp.where(better, used * 0.2, damping * DAMPING_TRIALS[-1] * 10.0),
-                               1e-9, 1e9)
+            damping = jnp.clip(jnp.where(better, damping * 0.2, damping * 10.0), 1e-9, 1e9)
             return (iteration + 1, flat, damping, values, *derivatives(flat))
 
         def searching(state):
