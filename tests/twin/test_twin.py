@@ -138,3 +138,13 @@ def test_offsets_must_start_at_zero():
 def test_offsets_must_increase():
     with pytest.raises(ValueError, match="strictly increase"):
         predict({}, None, None, np.array([0.0, 5.0, 5.0]), spec_constants={})
+
+
+def test_incidence_compiles_once_per_shape(fh_structural_fit, twin_simulated, patient):
+    # A second twin with as many draws, the same scenarios and grid reuses the compiled scan.
+    from bayestwin.twin import trajectory
+
+    make_twin(fh_structural_fit, twin_simulated.cohort, patient, SCENARIOS, seed=1, max_draws=50)
+    compiled = trajectory._incidence_scan._cache_size()
+    make_twin(fh_structural_fit, twin_simulated.cohort, patient, SCENARIOS, seed=2, max_draws=50)
+    assert trajectory._incidence_scan._cache_size() == compiled
