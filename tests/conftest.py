@@ -23,7 +23,7 @@ def _compilation_cache(tmp_path_factory):
     drops the programs held in memory after each module. A program needed
     again is read back from this folder instead of being compiled again:
     the three short fits of tests/inference/test_seeding.py went from 150 s
-    to 68 s. The folder is new for each session, so no run depends on another.
+    to 68-79 s (two runs). The folder is new for each session, so no run depends on another.
     """
     jax.config.update("jax_compilation_cache_dir", str(tmp_path_factory.mktemp("jax_cache")))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)

@@ -216,7 +216,7 @@ def predict(draws: dict, history: History, plan: PlanArrays, offsets: np.ndarray
 
     if c.get("has_events"):
         out["cumulative_incidence"] = _cumulative_incidence(
-            draws, history, offsets, level, slope, excess_start, c)
+            draws, history, offsets, level, slope, excess_start, future_weight, c)
     return out
 
 
@@ -241,7 +241,8 @@ _INCIDENCE_SITES = ("log_s", "spline_coef", "alpha_B", "alpha_L", "delta0", "del
 """Draws that the hazards of `_cumulative_incidence` read, when the model has them."""
 
 
-def _cumulative_incidence(draws, history, offsets, level, slope, excess_start, c):
+def _cumulative_incidence(draws, history, offsets, level, slope, excess_start, future_weight,
+                          c):
     """Return the cumulative incidence (D, P, J + 1) at start + `offsets`.
 
     The hazards are held constant on steps of at most `INCIDENCE_STEP`
@@ -257,7 +258,6 @@ def _cumulative_incidence(draws, history, offsets, level, slope, excess_start, c
     # Row of the output each step ends on; steps inside an interval write to a spare row.
     slot = np.full(len(fine) - 1, len(offsets))
     slot[positions[1:] - 1] = np.arange(1, len(offsets))
-    _, future_weight = susceptibility_weights(draws, history)
     covariate_term = (draws["beta_event"] @ history.event_covariates.T
                       if "beta_event" in draws else jnp.zeros(()))
     dtype = jnp.result_type(level)
@@ -277,8 +277,9 @@ def _incidence_scan(sites, constants, covariate_term, future_weight, level, slop
                     start, male, steps, *, rows):
     """Accumulate the cumulative incidence over `steps` and return it, (rows, D, P).
 
-    It is compiled once per set of sites and array shapes. Without `jax.jit`
-    the scan was compiled again on every call, about 0.3 s per scenario.
+    Jitted, so that it compiles once per set of sites and array shapes: a
+    scan called outside `jax.jit` compiles on every call (about 0.3 s per
+    scenario on the 2-core machine).
     """
     def hazards(mid, age, basis_row):
         ldl_mid = jnp.exp(level + slope * mid[None])

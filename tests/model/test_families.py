@@ -84,9 +84,9 @@ def test_known_class_family_splits_by_patient():
 
 
 @pytest.mark.parametrize("far", [1e3, 1e10])
-def test_known_class_split_survives_a_far_relative(far):
-    """A relative's level far from its mean (as in a Newton step that overshoots) leaves
-    the first member's term exactly its own: no rounding error of the relative's density."""
+def test_split_survives_far_relative(far):
+    """A relative's level far from its mean, as after an overshooting Newton step, leaves
+    the first member's term exactly its own."""
     d = distribution(family_spread=0.0)
     value = jnp.asarray(CENTRE + np.array([0.1, 0.1, far, 0.1, 0.1]))
     first = float(d.log_prob(value)[0])

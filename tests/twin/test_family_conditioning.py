@@ -39,7 +39,7 @@ def fit_family(cohort, parameterisation: str):
 
 @pytest.fixture(scope="module")
 def family_fit(small_simulated):
-    """lipid_response as shipped: centred levels."""
+    """The fit of lipid_response as shipped, with centred levels."""
     return fit_family(small_simulated.cohort, "centred")
 
 
